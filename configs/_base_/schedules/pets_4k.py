@@ -1,0 +1,23 @@
+# AdamW with linear warm-up then poly decay, 4000 iterations of batch 8
+# (~160 epochs of the 198 training images); validation every 250.
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+    clip_grad=None)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
+         end=200),
+    dict(type='PolyLR', eta_min=1e-6, power=0.9, by_epoch=False, begin=200,
+         end=4000),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=4000, val_interval=250)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=250,
+                    max_keep_ckpts=2, save_best='mJaccard', rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook', draw=True, interval=10))

@@ -1,0 +1,265 @@
+"""Compatibility layer for mmseg 1.2.2 / mmengine 0.10.7 / mmcv-lite 2.1 on torch >= 2.6.
+
+Imported first by :mod:`custom_modules`; every fix here is a no-op when the
+library it patches does not need it. Three problems, three fixes:
+
+1. **mmcv-lite has no compiled ops.** mmseg 1.2.2 imports ``point_sample``
+   and ``sigmoid_focal_loss`` from ``mmcv.ops`` at module level, and
+   ``mmcv/ops/__init__.py`` loads the missing ``mmcv._ext``, so
+   ``import mmseg.models`` fails. When ``mmcv._ext`` is absent we register a
+   stand-in ``mmcv.ops`` module that serves pure-PyTorch versions of those
+   two names and raises ``ModuleNotFoundError`` (the exception mmseg's
+   guarded imports catch) naming the op for anything else. With a full mmcv
+   build nothing is replaced.
+2. **torch >= 2.6 loads with ``weights_only=True``.** mmengine calls
+   ``torch.load`` without the argument, and its checkpoints pickle a
+   ``HistoryBuffer`` and numpy arrays/scalars, which the safe unpickler
+   refuses. We keep ``weights_only=True`` and allow exactly the types that
+   mmengine checkpoints contain (:data:`CHECKPOINT_SAFE_GLOBALS`). Anything
+   else (for example a pickle that would call ``os.system``) is refused; the
+   local-file loader re-raises that as :class:`UnsafeCheckpointError` naming
+   the file and the offending global.
+3. **``torchvision://`` needs torchvision.** mmengine imports torchvision
+   only to read its table of weight URLs; PyPI's torchvision does not import
+   beside the CPU torch wheel used here. When torchvision is missing we
+   resolve ``torchvision://NAME`` from the URL table mmengine ships
+   (``mmengine/hub/torchvision_0.12.json``) and download through mmengine's
+   usual cache (``$TORCH_HOME/hub/checkpoints``).
+"""
+from __future__ import annotations
+
+import importlib.util
+import os.path as osp
+import pickle
+import re
+import sys
+import types
+import warnings
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    'point_sample', 'sigmoid_focal_loss', 'UnsafeCheckpointError',
+    'CHECKPOINT_SAFE_GLOBALS', 'load_checkpoint_file', 'apply'
+]
+
+# ---------------------------------------------------------------------------
+# 1. Pure-PyTorch stand-ins for the mmcv.ops names mmseg imports
+# ---------------------------------------------------------------------------
+
+
+def point_sample(input: Tensor,
+                 points: Tensor,
+                 align_corners: bool = False,
+                 **kwargs) -> Tensor:
+    """Sample ``input`` at normalised ``points`` (same contract as mmcv's).
+
+    Args:
+        input: features, shape (N, C, H, W).
+        points: (x, y) in [0, 1], shape (N, P, 2) or (N, Hgrid, Wgrid, 2).
+        align_corners: passed to :func:`torch.nn.functional.grid_sample`.
+
+    Returns:
+        Shape (N, C, P) or (N, C, Hgrid, Wgrid).
+    """
+    add_dim = points.dim() == 3
+    if add_dim:
+        points = points.unsqueeze(2)
+    output = F.grid_sample(
+        input, 2.0 * points - 1.0, align_corners=align_corners, **kwargs)
+    return output.squeeze(3) if add_dim else output
+
+
+def sigmoid_focal_loss(input: Tensor,
+                       target: Tensor,
+                       gamma: float = 2.0,
+                       alpha: float = 0.25,
+                       weight: Optional[Tensor] = None,
+                       reduction: str = 'mean') -> Tensor:
+    """Sigmoid focal loss with mmcv's compiled-op contract.
+
+    Args:
+        input: logits, shape (N, C).
+        target: class index per row, shape (N,), int64 in [0, C]; C means
+            "no class" (every column is a negative).
+        gamma, alpha: focal parameters (Lin et al. 2017).
+        weight: optional per-class weight, shape (C,), applied by each row's
+            target class as mmcv does.
+        reduction: 'none' (N, C), 'mean' (sum / N) or 'sum'.
+    """
+    assert target.dim() == 1 and input.size(0) == target.size(0)
+    num_classes = input.size(1)
+    one_hot = F.one_hot(target.clamp(max=num_classes),
+                        num_classes + 1)[:, :num_classes].to(input.dtype)
+    p = input.sigmoid()
+    tiny = torch.finfo(input.dtype).tiny
+    pos = -alpha * (1 - p).pow(gamma) * p.clamp(min=tiny).log()
+    neg = -(1 - alpha) * p.pow(gamma) * (1 - p).clamp(min=tiny).log()
+    loss = one_hot * pos + (1 - one_hot) * neg
+    if weight is not None:
+        assert weight.dim() == 1 and weight.numel() == num_classes
+        padded = torch.cat([weight, weight.new_ones(1)])
+        loss = loss * padded[target].unsqueeze(1)
+    if reduction == 'none':
+        return loss
+    if reduction == 'sum':
+        return loss.sum()
+    return loss.sum() / input.size(0)
+
+
+_STAND_INS = {'point_sample': point_sample,
+              'sigmoid_focal_loss': sigmoid_focal_loss}
+
+
+class _OpsStandIn(types.ModuleType):
+    """``mmcv.ops`` replacement for installs without compiled extensions."""
+
+    def __getattr__(self, name: str):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        if name in _STAND_INS:
+            return _STAND_INS[name]
+        raise ModuleNotFoundError(
+            f'mmcv.ops.{name} needs the compiled mmcv build; this install has '
+            'mmcv-lite (see README "Using a full mmcv build").',
+            name=f'mmcv.ops.{name}')
+
+
+def _install_ops_stand_in() -> bool:
+    """Register the stand-in unless a compiled mmcv is importable."""
+    if 'mmcv.ops' in sys.modules or importlib.util.find_spec('mmcv') is None:
+        return False
+    if importlib.util.find_spec('mmcv._ext') is not None:
+        return False
+    module = _OpsStandIn('mmcv.ops', doc=_OpsStandIn.__doc__)
+    module.__path__ = []  # a package, so ``import mmcv.ops.x`` fails cleanly
+    sys.modules['mmcv.ops'] = module
+    import mmcv
+    mmcv.ops = module
+    return True
+
+
+# ---------------------------------------------------------------------------
+# 2. Safe checkpoint loading on torch >= 2.6
+# ---------------------------------------------------------------------------
+
+
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint pickles an object outside the allow-list."""
+
+
+def _checkpoint_safe_globals() -> list:
+    """The non-tensor types found in checkpoints mmengine writes.
+
+    Established by saving checkpoints with mmengine's CheckpointHook and
+    loading them with ``weights_only=True`` until nothing was refused.
+    """
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    try:  # numpy >= 2 moved the pickle helpers to numpy._core
+        from numpy._core.multiarray import _reconstruct, scalar
+    except ImportError:  # pragma: no cover - numpy 1.x
+        from numpy.core.multiarray import _reconstruct, scalar
+    dtype_classes = [type(np.dtype(t)) for t in (
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+        np.uint16, np.uint32, np.uint64, np.float16, np.float32, np.float64)]
+    return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar,
+            *dtype_classes]
+
+
+CHECKPOINT_SAFE_GLOBALS: list = []
+
+
+def load_checkpoint_file(filename: str, map_location=None) -> dict:
+    """``torch.load`` a local checkpoint with ``weights_only=True``.
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnsafeCheckpointError: the file pickles a type outside
+            :data:`CHECKPOINT_SAFE_GLOBALS`; the message names it.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename}: checkpoint not found')
+    try:
+        return torch.load(filename, map_location=map_location,
+                          weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r'(?:Unsupported global|GLOBAL) ?:? ?([\w.]+ ?[\w.]*)',
+                          str(err))
+        what = found.group(1) if found else 'an object outside the allow-list'
+        raise UnsafeCheckpointError(
+            f'{filename}: refused to load, it pickles {what} which could run '
+            'code; re-save only its state_dict from a trusted environment'
+        ) from None
+
+
+def _install_safe_loading() -> None:
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if not CHECKPOINT_SAFE_GLOBALS:
+        CHECKPOINT_SAFE_GLOBALS.extend(_checkpoint_safe_globals())
+        torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
+    CheckpointLoader.register_scheme(prefixes='', force=True)(
+        load_checkpoint_file)
+
+
+# ---------------------------------------------------------------------------
+# 3. torchvision:// without torchvision
+# ---------------------------------------------------------------------------
+
+
+def torchvision_model_urls() -> dict:
+    """Model name -> URL from the table mmengine ships (no torchvision)."""
+    import mmengine
+    return mmengine.load(
+        osp.join(mmengine.__path__[0], 'hub/torchvision_0.12.json'))
+
+
+def _load_from_torchvision(filename: str, map_location=None) -> dict:
+    from mmengine.runner.checkpoint import load_from_http
+    name = filename.split('://', 1)[1]
+    urls = torchvision_model_urls()
+    if name not in urls:
+        raise KeyError(f'{filename}: unknown torchvision model; known: '
+                       f'{", ".join(sorted(urls))}')
+    return load_from_http(urls[name], map_location=map_location)
+
+
+def _install_torchvision_scheme() -> None:
+    if importlib.util.find_spec('torchvision') is not None:
+        return
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(
+        prefixes=('modelzoo://', 'torchvision://'), force=True)(
+            _load_from_torchvision)
+
+
+#: Warnings this stack always prints that say nothing to a user.
+_KNOWN_NOISE = (
+    r'pkg_resources is deprecated',  # mmengine imports it (setuptools<81)
+    r'Fail to import ``MultiScaleDeformableAttention``',  # mmcv-lite
+    r'``build_loss`` would be deprecated',  # mmseg's own builders
+)
+
+
+def _quiet_known_warnings() -> None:
+    for pattern in _KNOWN_NOISE:
+        warnings.filterwarnings('ignore', message=pattern)
+
+
+_applied = False
+
+
+def apply() -> None:
+    """Apply every fix once (idempotent). Called by ``import custom_modules``."""
+    global _applied
+    if _applied:
+        return
+    _quiet_known_warnings()
+    _install_ops_stand_in()
+    _install_safe_loading()
+    _install_torchvision_scheme()
+    _applied = True

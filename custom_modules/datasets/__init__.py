@@ -1,0 +1,3 @@
+from .pets import PetsDataset, DatasetError
+
+__all__ = ['PetsDataset', 'DatasetError']

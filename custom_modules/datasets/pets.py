@@ -1,0 +1,105 @@
+"""Pets segmentation dataset: background / cat / dog photos cut from COCO."""
+from __future__ import annotations
+
+import os
+import os.path as osp
+from typing import List, Sequence
+
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+#: Class names in label order (mask values 0, 1, 2; 255 is ignored).
+PETS_CLASSES = ('background', 'cat', 'dog')
+#: RGB colour per class, used by overlays and the visualizer.
+PETS_PALETTE = [[0, 0, 0], [230, 120, 30], [40, 140, 230]]
+
+
+class DatasetError(ValueError):
+    """A dataset folder is missing, empty or has unmatched files."""
+
+
+def _stems(folder: str, suffix: str) -> dict:
+    return {f[:-len(suffix)]: f for f in sorted(os.listdir(folder))
+            if f.endswith(suffix)}
+
+
+@DATASETS.register_module()
+class PetsDataset(BaseSegDataset):
+    """Pets images and masks laid out by split.
+
+    Layout under ``data_root``::
+
+        img/<split>/<stem>.jpg          RGB photo (any size; 256x256 here)
+        <labels>/<split>/<stem>.png     uint8 mask: 0 bg, 1 cat, 2 dog, 255 ignore
+
+    Args:
+        split: 'train', 'val' or 'test'.
+        labels: the mask folder, e.g. 'labels' (course masks) or
+            'labels_fixed' (re-annotated), so it can be switched from a
+            config or ``--cfg-options``.
+        **kwargs: passed to :class:`mmseg.datasets.BaseSegDataset`
+            (``pipeline``, ``indices``, ``serialize_data``...).
+
+    Every image must have a mask and every mask an image; otherwise a
+    :class:`DatasetError` names the first offending file.
+    """
+
+    METAINFO = dict(classes=PETS_CLASSES, palette=PETS_PALETTE)
+
+    def __init__(self,
+                 split: str = 'train',
+                 labels: str = 'labels',
+                 img_suffix: str = '.jpg',
+                 seg_map_suffix: str = '.png',
+                 **kwargs) -> None:
+        self.split = split
+        self.labels = labels
+        kwargs.setdefault('data_prefix', dict(
+            img_path=f'img/{split}', seg_map_path=f'{labels}/{split}'))
+        super().__init__(
+            img_suffix=img_suffix, seg_map_suffix=seg_map_suffix, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        img_dir = self.data_prefix['img_path']
+        ann_dir = self.data_prefix.get('seg_map_path')
+        if not osp.isdir(img_dir):
+            raise DatasetError(
+                f'{img_dir}: image folder not found; set the data root with '
+                "--cfg-options data_root=PATH (layout: img/<split>/*.jpg)")
+        images = _stems(img_dir, self.img_suffix)
+        if not images:
+            raise DatasetError(
+                f'{img_dir}: no *{self.img_suffix} images in this split')
+        if ann_dir is not None:
+            if not osp.isdir(ann_dir):
+                raise DatasetError(
+                    f'{ann_dir}: mask folder not found; check the labels '
+                    'folder name (labels or labels_fixed)')
+            masks = _stems(ann_dir, self.seg_map_suffix)
+            for stem in images:
+                if stem not in masks:
+                    raise DatasetError(
+                        f'{osp.join(img_dir, images[stem])}: image has no '
+                        f'mask {stem}{self.seg_map_suffix} in {ann_dir}; add '
+                        'it or remove the image')
+            for stem in masks:
+                if stem not in images:
+                    raise DatasetError(
+                        f'{osp.join(ann_dir, masks[stem])}: mask has no '
+                        f'image {stem}{self.img_suffix} in {img_dir}; add it '
+                        'or remove the mask')
+        return [
+            dict(img_path=osp.join(img_dir, name),
+                 seg_map_path=(osp.join(ann_dir, stem + self.seg_map_suffix)
+                               if ann_dir is not None else None),
+                 label_map=self.label_map,
+                 reduce_zero_label=self.reduce_zero_label,
+                 seg_fields=[])
+            for stem, name in images.items()
+        ]
+
+    @property
+    def image_stems(self) -> Sequence[str]:
+        """File stems in dataset order (after ``indices`` selection)."""
+        return [osp.splitext(osp.basename(self.get_data_info(i)['img_path']))[0]
+                for i in range(len(self))]

@@ -1,0 +1,123 @@
+"""Jaccard (IoU), Dice and accuracy per class, summed over a whole split."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import MMLogger, print_log
+from mmseg.registry import METRICS
+
+
+def class_areas(pred: torch.Tensor, label: torch.Tensor, num_classes: int,
+                ignore_index: int = 255) -> np.ndarray:
+    """Pixel counts per class for one image.
+
+    Args:
+        pred, label: class ids, shape (H, W), same device.
+        num_classes: C.
+        ignore_index: label value excluded from every count.
+
+    Returns:
+        int64 array of shape (3, C): rows are intersection, predicted area
+        and ground-truth area, in pixels.
+    """
+    valid = label != ignore_index
+    pred, label = pred[valid].long(), label[valid].long()
+    inter = torch.bincount(label[pred == label], minlength=num_classes)
+    pred_area = torch.bincount(pred, minlength=num_classes)
+    label_area = torch.bincount(label, minlength=num_classes)
+    return torch.stack([inter, pred_area, label_area])[:, :num_classes]\
+        .cpu().numpy().astype(np.int64)
+
+
+def scores_from_areas(areas: np.ndarray) -> Dict[str, np.ndarray]:
+    """Per-class scores in [0, 1] from summed areas of shape (3, C).
+
+    Classes absent from both prediction and ground truth get NaN Jaccard and
+    Dice; classes absent from the ground truth get NaN accuracy.
+    """
+    inter, pred, label = areas.astype(np.float64)
+    union = pred + label - inter
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return dict(Jaccard=np.where(union > 0, inter / union, np.nan),
+                    Dice=np.where(pred + label > 0,
+                                  2 * inter / (pred + label), np.nan),
+                    Acc=np.where(label > 0, inter / label, np.nan))
+
+
+def image_jaccard(areas: np.ndarray) -> float:
+    """One image's Jaccard: mean over classes present in GT or prediction."""
+    jac = scores_from_areas(areas)['Jaccard']
+    return float(np.nanmean(jac)) if np.isfinite(jac).any() else 1.0
+
+
+@METRICS.register_module()
+class JaccardMetric(BaseMetric):
+    """Per-class Jaccard, Dice and accuracy with their means, in percent.
+
+    Areas are summed over the whole split before dividing, as mmseg's
+    ``IoUMetric`` does. Keys (stable, usable by ``save_best``): ``mJaccard``,
+    ``mDice``, ``mAcc``, ``aAcc`` and ``Jaccard.<class>``, ``Dice.<class>``,
+    ``Acc.<class>``.
+
+    After each evaluation, :attr:`per_image` holds one record per image
+    (``img_path``, ``jaccard`` in [0, 1], per-class ``areas``), ordered as
+    the dataset, for worst-N ranking.
+
+    Args:
+        ignore_index: label value excluded from all counts.
+        prefix: optional metric-name prefix (mmengine convention).
+    """
+
+    default_prefix: Optional[str] = None
+
+    def __init__(self, ignore_index: int = 255,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None, **kwargs) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.ignore_index = ignore_index
+        self.per_image: List[dict] = []
+
+    def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
+        num_classes = len(self.dataset_meta['classes'])
+        for sample in data_samples:
+            pred = sample['pred_sem_seg']['data'].squeeze()
+            label = sample['gt_sem_seg']['data'].squeeze().to(pred)
+            self.results.append(dict(
+                img_path=sample.get('img_path', ''),
+                areas=class_areas(pred, label, num_classes,
+                                  self.ignore_index)))
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        classes = self.dataset_meta['classes']
+        total = np.sum([r['areas'] for r in results], axis=0)
+        scores = scores_from_areas(total)
+        metrics: Dict[str, float] = OrderedDict()
+        metrics['aAcc'] = round(100 * total[0].sum() / max(total[2].sum(), 1), 2)
+        for name, values in scores.items():
+            metrics[f'm{name}'] = round(100 * float(np.nanmean(values)), 2)
+        for name, values in scores.items():
+            for cls, v in zip(classes, values):
+                metrics[f'{name}.{cls}'] = round(100 * float(v), 2)
+        self.per_image = [
+            dict(img_path=r['img_path'], jaccard=image_jaccard(r['areas']),
+                 areas=r['areas']) for r in results]
+        print_log('\n' + format_class_table(metrics, classes),
+                  logger=MMLogger.get_current_instance())
+        return metrics
+
+
+def format_class_table(metrics: Dict[str, float],
+                       classes: Sequence[str]) -> str:
+    """A plain-text table: one row per class, Jaccard / Dice / Acc in %."""
+    lines = [f'{"class":<12}{"Jaccard":>9}{"Dice":>9}{"Acc":>9}']
+    for cls in classes:
+        lines.append(f'{cls:<12}' + ''.join(
+            f'{metrics.get(f"{k}.{cls}", float("nan")):>9.2f}'
+            for k in ('Jaccard', 'Dice', 'Acc')))
+    lines.append(f'{"mean":<12}' + ''.join(
+        f'{metrics[f"m{k}"]:>9.2f}' for k in ('Jaccard', 'Dice', 'Acc')))
+    return '\n'.join(lines)

@@ -1,0 +1,175 @@
+"""ClearML logging that never takes a run down and falls back to offline mode."""
+from __future__ import annotations
+
+import glob
+import os
+import os.path as osp
+import urllib.request
+import warnings
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.config import Config
+from mmengine.logging import print_log
+from mmengine.visualization.vis_backend import BaseVisBackend, force_init_env
+from mmseg.registry import VISBACKENDS
+
+from ..workflow.hyperparameters import run_hyperparameters
+
+
+def clearml_mode(probe_timeout: float = 3.0) -> Tuple[str, str]:
+    """Decide between ``'online'`` and ``'offline'`` before ``Task.init``.
+
+    Returns ``(mode, reason)``. Offline when ``CLEARML_OFFLINE_MODE`` is set,
+    when no credentials are configured (``clearml.conf`` or
+    ``CLEARML_API_ACCESS_KEY``/``CLEARML_API_SECRET_KEY``), or when the API
+    server does not answer ``/debug.ping`` within ``probe_timeout`` seconds.
+    """
+    from clearml.backend_api.session.defs import ENV_ACCESS_KEY, ENV_SECRET_KEY
+    from clearml.backend_api import Session
+    from clearml.config import config_obj
+    if os.environ.get('CLEARML_OFFLINE_MODE', '').lower() in ('1', 'true',
+                                                              'yes'):
+        return 'offline', 'CLEARML_OFFLINE_MODE is set'
+    key = ENV_ACCESS_KEY.get(
+        default=config_obj.get('api.credentials.access_key', None))
+    secret = ENV_SECRET_KEY.get(
+        default=config_obj.get('api.credentials.secret_key', None))
+    if not (key and secret):
+        return 'offline', ('no ClearML credentials (run `clearml-init` or set '
+                           'CLEARML_API_ACCESS_KEY/CLEARML_API_SECRET_KEY)')
+    host = Session.get_api_server_host()
+    try:
+        urllib.request.urlopen(f'{host}/debug.ping', timeout=probe_timeout)
+    except Exception as err:  # any network failure means offline
+        return 'offline', f'ClearML server {host} unreachable ({err})'
+    return 'online', host
+
+
+def _title_series(tag: str) -> Tuple[str, str]:
+    """'train/loss' -> ('loss', 'train'); 'val/Dice.cat' -> ('Dice', 'cat val')."""
+    mode, _, name = tag.rpartition('/')
+    metric, _, cls = name.partition('.')
+    if cls:
+        return metric, f'{cls} {mode}'.strip()
+    return metric, mode or metric
+
+
+@VISBACKENDS.register_module()
+class PetsClearMLVisBackend(BaseVisBackend):
+    """One ClearML task per run, with comparable hyperparameters.
+
+    Differences from mmengine's ``ClearMLVisBackend``:
+
+    - offline fallback: without credentials or a reachable server the task
+      is recorded offline; at the end the session zip and the command that
+      imports it are printed;
+    - the run's flat hyperparameters (:func:`run_hyperparameters`) are
+      connected as a dict, so the UI compare view lines up; the full config
+      is stored as a configuration object;
+    - ``train/loss`` and ``val/loss`` share one chart (title ``loss``, series
+      ``train``/``val``), per-class metrics share one chart per metric;
+    - only the config and the best checkpoint are uploaded, not every
+      periodic checkpoint;
+    - any ClearML failure after start-up is a single warning, never a crash.
+
+    Args:
+        save_dir: the run's work dir (set by the Runner's visualizer).
+        project: ClearML project name.
+        task_name: task name; defaults to the work dir's name.
+        tags: task tags (k-fold runs share one).
+    """
+
+    def __init__(self, save_dir: Optional[str] = None,
+                 project: str = 'pets-segmentation',
+                 task_name: Optional[str] = None,
+                 tags: Sequence[str] = ()) -> None:
+        super().__init__(save_dir)
+        self.project = project
+        self.task_name = task_name
+        self.tags = list(tags)
+        self.mode = None
+        self._failed = False
+        self._cfg: Optional[Config] = None
+
+    def _init_env(self) -> None:
+        from clearml import Task
+        self.mode, reason = clearml_mode()
+        if self.mode == 'offline':
+            print_log(f'ClearML offline: {reason}; the run is kept as an '
+                      'offline session', logger='current', level=30)
+        Task.set_offline(self.mode == 'offline')
+        name = self.task_name or osp.basename(
+            osp.dirname(osp.abspath(self._save_dir or '.'))) or 'run'
+        self._task = Task.init(
+            project_name=self.project, task_name=name, tags=self.tags,
+            reuse_last_task_id=False, auto_connect_frameworks=False,
+            auto_connect_arg_parser=True)
+        self._logger = self._task.get_logger()
+
+    def _safely(self, what: str, fn, *args, **kwargs) -> None:
+        if self._failed:
+            return
+        try:
+            fn(*args, **kwargs)
+        except Exception as err:  # ClearML must never stop training
+            self._failed = True
+            warnings.warn(f'ClearML {what} failed ({err}); training goes on '
+                          'without ClearML logging')
+
+    @property
+    @force_init_env
+    def experiment(self):
+        return self._task
+
+    @force_init_env
+    def add_config(self, config: Config, **kwargs) -> None:
+        self._cfg = config
+        self._safely('hyperparameters', self._task.connect,
+                     run_hyperparameters(config), name='run')
+        self._safely('config', self._task.connect_configuration,
+                     config.to_dict(), name='mmseg config')
+
+    @force_init_env
+    def add_image(self, name: str, image: np.ndarray, step: int = 0,
+                  **kwargs) -> None:
+        self._safely('image', self._logger.report_image, title='predictions',
+                     series=name, iteration=step, image=image)
+
+    @force_init_env
+    def add_scalar(self, name: str, value, step: int = 0, **kwargs) -> None:
+        title, series = _title_series(name)
+        self._safely('scalar', self._logger.report_scalar, title=title,
+                     series=series, value=float(value), iteration=step)
+
+    @force_init_env
+    def add_scalars(self, scalar_dict: dict, step: int = 0,
+                    file_path: Optional[str] = None, **kwargs) -> None:
+        for key, value in scalar_dict.items():
+            if np.ndim(value) == 0:
+                self.add_scalar(key, value, step)
+
+    def upload_file(self, name: str, path: str) -> None:
+        """Upload one file (a curve PNG, a results JSON) as an artifact."""
+        if hasattr(self, '_task'):
+            self._safely('artifact', self._task.upload_artifact, name,
+                         artifact_object=path, wait_on_upload=True)
+
+    def close(self) -> None:
+        if not hasattr(self, '_task'):
+            return
+        work_dir = getattr(self._cfg, 'work_dir', None)
+        if work_dir and osp.isdir(work_dir):
+            for path in sorted(glob.glob(osp.join(work_dir, '*.py'))):
+                self.upload_file('config', path)
+            for path in sorted(glob.glob(osp.join(work_dir, 'best_*.pth'))):
+                self.upload_file('best_checkpoint', path)
+        self._safely('close', self._task.close)
+        if self.mode == 'offline':
+            folder = self._task.get_offline_mode_folder()
+            print_log(
+                f'ClearML offline session: {folder}.zip\n  import it into a '
+                'server with: python -c "from clearml import Task; '
+                f"Task.import_offline_session('{folder}.zip')\"",
+                logger='current')
+        del self._task

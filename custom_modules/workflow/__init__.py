@@ -1,0 +1,1 @@
+"""Importable logic behind ``tools/*.py`` (no registered modules here)."""

@@ -1,0 +1,144 @@
+"""Loading a config and applying the tools' common overrides."""
+from __future__ import annotations
+
+import difflib
+import inspect
+import os.path as osp
+from typing import Any, Dict, Iterable, Optional
+
+from mmengine.config import Config, DictAction  # noqa: F401 (re-exported)
+
+from .errors import UserError
+
+
+def _init_params(type_name: str) -> Optional[set]:
+    """Argument names a registered class accepts, or None if it takes any."""
+    from mmseg.registry import DATASETS, HOOKS, METRICS, MODELS, VISBACKENDS
+    from mmengine.registry import (LOOPS, OPTIM_WRAPPERS, OPTIMIZERS,
+                                   PARAM_SCHEDULERS)
+    for registry in (MODELS, DATASETS, METRICS, HOOKS, VISBACKENDS, LOOPS,
+                     OPTIM_WRAPPERS, OPTIMIZERS, PARAM_SCHEDULERS):
+        cls = registry.get(type_name)
+        if cls is not None:
+            break
+    else:
+        return None
+    params: set = set()
+    for klass in inspect.getmro(cls):
+        if '__init__' not in vars(klass):
+            continue
+        sig = inspect.signature(vars(klass)['__init__'])
+        params |= {p for p in sig.parameters if p != 'self'}
+        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            return params
+    return None
+
+
+def _closest(key: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f'; did you mean {match[0]!r}?' if match else ''
+
+
+def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
+    """Refuse ``--cfg-options`` keys that look like typos.
+
+    A key must exist in the config, except a new argument of a registered
+    module (a dict with ``type``) that its class accepts, or a new top-level
+    key with no close existing match. The error names the closest valid key.
+    """
+    for key in options:
+        parts = key.split('.')
+        node: Any = cfg
+        for depth, part in enumerate(parts):
+            where = '.'.join(parts[:depth]) or 'the config'
+            if isinstance(node, (list, tuple)):
+                if not (part.isdigit() and int(part) < len(node)):
+                    raise UserError(f'--cfg-options {key}: {where} is a list '
+                                    f'of {len(node)}; use an index')
+                node = node[int(part)]
+                continue
+            if not isinstance(node, dict):
+                break
+            if part in node:
+                node = node[part]
+                continue
+            last = depth == len(parts) - 1
+            if last and depth == 0 and not _closest(part, node):
+                break
+            if last and 'type' in node and isinstance(node['type'], str):
+                accepted = _init_params(node['type'])
+                if accepted is None or part in accepted:
+                    break
+                raise UserError(
+                    f'--cfg-options {key}: {node["type"]} has no argument '
+                    f'{part!r}{_closest(part, accepted)}')
+            raise UserError(f'--cfg-options {key}: {where} has no key '
+                            f'{part!r}{_closest(part, node)}')
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """``Config.fromfile`` with a one-line error and typo-checked overrides."""
+    if not osp.isfile(path):
+        raise UserError(f'{path}: config not found; the pets configs are in '
+                        'configs/pets/ (e.g. configs/pets/resnet_unet.py)')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def dataloaders(cfg: Config) -> list:
+    """The train/val/test dataloader dicts present in ``cfg``."""
+    return [cfg[k] for k in ('train_dataloader', 'val_dataloader',
+                             'test_dataloader') if cfg.get(k)]
+
+
+def set_data(cfg: Config, data_root: Optional[str] = None,
+             labels: Optional[str] = None) -> None:
+    """Point every dataloader at ``data_root`` and mask folder ``labels``."""
+    for loader in dataloaders(cfg):
+        if data_root:
+            loader.dataset.data_root = data_root
+        if labels:
+            loader.dataset.labels = labels
+    if data_root:
+        cfg.data_root = data_root
+
+
+def set_pretrained(cfg: Config, pretrained: Optional[str]) -> None:
+    """The one switch for encoder weights.
+
+    ``None`` keeps the config's ImageNet weights (downloaded once into
+    ``$TORCH_HOME``), ``'none'`` trains from scratch, anything else is a
+    local file or URL loaded into the backbone.
+    """
+    if pretrained is None:
+        return
+    model = cfg.model
+    model.pretrained = None
+    model.backbone.init_cfg = None if pretrained == 'none' else dict(
+        type='Pretrained', checkpoint=pretrained)
+    if pretrained not in ('none',) and '://' not in pretrained and \
+            not osp.isfile(pretrained):
+        raise UserError(f'{pretrained}: --pretrained file not found; give a '
+                        'checkpoint file, a URL, or none')
+
+
+def use_clearml(cfg: Config, enabled: bool, task_name: Optional[str] = None,
+                project: Optional[str] = None, tags=()) -> None:
+    """Drop the ClearML backend, or name its task/project/tags."""
+    backends = cfg.visualizer.vis_backends
+    kept = []
+    for backend in backends:
+        if backend['type'] == 'PetsClearMLVisBackend':
+            if not enabled:
+                continue
+            if task_name:
+                backend['task_name'] = task_name
+            if project:
+                backend['project'] = project
+            if tags:
+                backend['tags'] = list(tags)
+        kept.append(backend)
+    cfg.visualizer.vis_backends = kept

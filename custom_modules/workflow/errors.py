@@ -1,0 +1,63 @@
+"""One-line errors for the command-line tools.
+
+Every tool's ``main`` runs through :func:`run_cli`: the expected failures
+(bad data, config, checkpoint, missing network) print ``error: <message>``
+and exit with code 2; ``--debug`` shows the traceback instead.
+"""
+from __future__ import annotations
+
+import sys
+import urllib.error
+from typing import Callable, Sequence
+
+
+class UserError(Exception):
+    """A failure the user can fix; its message names the file and the fix."""
+
+
+def _expected() -> tuple:
+    from ..compat import UnsafeCheckpointError
+    from ..datasets.pets import DatasetError
+    return (UserError, DatasetError, UnsafeCheckpointError, FileNotFoundError,
+            urllib.error.URLError)
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, urllib.error.URLError):
+        return (f'download failed ({err.reason}); without network, train from '
+                'scratch with --pretrained none or pass a local file with '
+                '--pretrained PATH')
+    return str(err).strip().splitlines()[0] if str(err).strip() else repr(err)
+
+
+def _find_cause(err: BaseException, kinds: tuple):
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, kinds):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def run_cli(main: Callable[[Sequence[str]], int],
+            argv: Sequence[str] = None) -> None:
+    """Run ``main(argv)`` and exit; expected errors become one line.
+
+    mmengine wraps build errors in its own exceptions, so the cause chain is
+    searched for an expected error before giving up.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = '--debug' in argv
+    try:
+        code = main(argv)
+    except KeyboardInterrupt:
+        print('interrupted', file=sys.stderr)
+        sys.exit(130)
+    except Exception as err:
+        cause = _find_cause(err, _expected())
+        if cause is None or debug:
+            raise
+        print(f'error: {_message(cause)}', file=sys.stderr)
+        sys.exit(2)
+    sys.exit(code or 0)

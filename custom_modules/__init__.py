@@ -12,9 +12,10 @@ compat.apply()
 
 from .datasets import PetsDataset  # noqa: E402
 from .evaluation import JaccardMetric  # noqa: E402
+from .hooks import TestOutputsHook  # noqa: E402
 from .losses import CEDiceLoss  # noqa: E402
 from .models import FlipTTA, ResNetUNetHead  # noqa: E402
 from .visualization import PetsClearMLVisBackend  # noqa: E402
 
 __all__ = ['PetsDataset', 'JaccardMetric', 'CEDiceLoss', 'FlipTTA',
-           'ResNetUNetHead', 'PetsClearMLVisBackend']
+           'ResNetUNetHead', 'PetsClearMLVisBackend', 'TestOutputsHook']

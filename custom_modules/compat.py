@@ -151,11 +151,29 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint pickles an object outside the allow-list."""
 
 
+def _history_buffer_getattr(obj, name: str):
+    """Stand-in for ``builtins.getattr`` inside checkpoints.
+
+    A ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'min')``; only those look-ups are allowed.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = {'min', 'max', 'mean', 'current',
+               *HistoryBuffer._statistics_methods}
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'GLOBAL builtins.getattr({obj!r}, {name!r}) is not allowed')
+
+
 def _checkpoint_safe_globals() -> list:
-    """The non-tensor types found in checkpoints mmengine writes.
+    """The non-tensor objects found in checkpoints mmengine writes.
 
     Established by saving checkpoints with mmengine's CheckpointHook and
-    loading them with ``weights_only=True`` until nothing was refused.
+    listing the GLOBAL opcodes of their pickles (``pickletools``):
+    ``HistoryBuffer`` (with ``getattr(HistoryBuffer, 'min'|'max'|...)``),
+    numpy arrays, dtypes and scalars. ``_codecs.encode`` and
+    ``collections.OrderedDict`` are allowed by torch already.
     """
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
@@ -167,7 +185,7 @@ def _checkpoint_safe_globals() -> list:
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
         np.uint16, np.uint32, np.uint64, np.float16, np.float32, np.float64)]
     return [HistoryBuffer, np.ndarray, np.dtype, _reconstruct, scalar,
-            *dtype_classes]
+            *dtype_classes, (_history_buffer_getattr, 'builtins.getattr')]
 
 
 CHECKPOINT_SAFE_GLOBALS: list = []
@@ -188,8 +206,7 @@ def load_checkpoint_file(filename: str, map_location=None) -> dict:
         return torch.load(filename, map_location=map_location,
                           weights_only=True)
     except pickle.UnpicklingError as err:
-        found = re.search(r'(?:Unsupported global|GLOBAL) ?:? ?([\w.]+ ?[\w.]*)',
-                          str(err))
+        found = re.search(r'GLOBAL ([\w.]+(?:\(.*?\))?)', str(err))
         what = found.group(1) if found else 'an object outside the allow-list'
         raise UnsafeCheckpointError(
             f'{filename}: refused to load, it pickles {what} which could run '

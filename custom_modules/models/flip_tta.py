@@ -29,7 +29,10 @@ class FlipTTA(BaseModel):
     module=cfg.model)``); checkpoints load into ``self.module``.
     """
 
-    def __init__(self, module: Union[dict, nn.Module], init_cfg=None) -> None:
+    def __init__(self, module: Union[dict, nn.Module], init_cfg=None,
+                 data_preprocessor=None) -> None:
+        # The Runner passes the config's data_preprocessor; the wrapped
+        # segmentor's own preprocessor is the one used.
         super().__init__(init_cfg=init_cfg)
         self.module = MODELS.build(module) if isinstance(module, dict) \
             else module

@@ -43,10 +43,13 @@ def error_map(gt: np.ndarray, pred: np.ndarray) -> np.ndarray:
 def label_tile(tile: np.ndarray, text: str) -> np.ndarray:
     """Write ``text`` in the tile's top-left corner (returns a copy)."""
     tile = np.ascontiguousarray(tile.copy())
-    cv2.putText(tile, text, (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(tile, text, (3, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                (255, 255, 255), 1, cv2.LINE_AA)
+    if not text:
+        return tile
+    font, scale = cv2.FONT_HERSHEY_SIMPLEX, 0.4
+    (w, h), base = cv2.getTextSize(text, font, scale, 1)
+    cv2.rectangle(tile, (0, 0), (w + 6, h + base + 6), (0, 0, 0), -1)
+    cv2.putText(tile, text, (3, h + 3), font, scale, (255, 255, 255), 1,
+                cv2.LINE_AA)
     return tile
 
 

@@ -1,0 +1,143 @@
+"""LabelMe JSON -> masks (``prepare_data labelme``).
+
+A LabelMe file holds ``imageHeight``, ``imageWidth``, ``imagePath``
+(relative to the JSON) and ``shapes``; each shape has a ``label``
+(``cat``/``dog``/``ignore``/``background``, case-insensitive, see
+:func:`.masks.class_value`), a ``shape_type`` and ``points`` (``[x, y]``
+floats, pixel coordinates). Shapes are painted in file order, later shapes
+on top, as LabelMe itself does: ``polygon`` with ``cv2.fillPoly`` on points
+rounded to the nearest pixel, ``rectangle`` (two corners) and ``circle``
+(centre, point on the rim). ``point``/``line``/``linestrip`` have no area
+and are skipped; any other type is a :class:`DataError`.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import DataError
+from .layout import DEFAULT_LABELS_DIR, image_path, mask_path, \
+    refuse_existing_files
+from .masks import IMAGE_SUFFIX, class_value, copy_as_rgb_jpeg, write_mask
+from .progress import track
+
+NO_AREA_SHAPES = ('point', 'line', 'linestrip')
+
+
+def load_labelme(path: str | Path) -> dict:
+    """Read a LabelMe JSON and check the keys this module needs."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise DataError(f'{path}: cannot read ({exc.strerror})') from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f'{path}: not valid JSON ({exc.msg} at line '
+                        f'{exc.lineno}); re-save it in LabelMe') from None
+    missing = [k for k in ('shapes', 'imageHeight', 'imageWidth')
+               if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise DataError(f'{path}: not a LabelMe file (no {", ".join(missing)})'
+                        '; re-save it in LabelMe')
+    return data
+
+
+def _points(shape: dict, source: Path) -> np.ndarray:
+    pts = np.asarray(shape.get('points', []), float)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise DataError(f'{source}: shape {shape.get("label")!r} has malformed '
+                        'points; redraw it')
+    return np.round(pts).astype(np.int32)
+
+
+def shapes_to_mask(data: dict, source: str | Path = 'LabelMe JSON'
+                   ) -> np.ndarray:
+    """Rasterise a loaded LabelMe dict to a ``uint8`` ``(H, W)`` mask."""
+    source = Path(source)
+    mask = np.zeros((int(data['imageHeight']), int(data['imageWidth'])),
+                    np.uint8)
+    for shape in data['shapes']:
+        kind = shape.get('shape_type') or 'polygon'
+        value = class_value(str(shape.get('label', '')), source)
+        if kind in NO_AREA_SHAPES:
+            continue
+        pts = _points(shape, source)
+        if kind == 'polygon' and len(pts) >= 3:
+            cv2.fillPoly(mask, [pts], int(value))
+        elif kind == 'rectangle' and len(pts) == 2:
+            (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+            mask[y0:y1 + 1, x0:x1 + 1] = value
+        elif kind == 'circle' and len(pts) == 2:
+            radius = int(round(float(np.linalg.norm(pts[1] - pts[0]))))
+            cv2.circle(mask, (int(pts[0][0]), int(pts[0][1])), radius,
+                       int(value), thickness=-1)
+        else:
+            raise DataError(f'{source}: cannot rasterise a {kind!r} shape '
+                            f'with {len(pts)} points (label '
+                            f'{shape.get("label")!r}); redraw it as a polygon')
+    return mask
+
+
+def labelme_to_mask(path: str | Path) -> np.ndarray:
+    """Mask (``uint8`` ``(H, W)``) of one LabelMe JSON file."""
+    return shapes_to_mask(load_labelme(path), path)
+
+
+def find_image(json_path: Path, data: dict, images_dir: Path | None
+               ) -> Path | None:
+    """The photo of a LabelMe file: ``images_dir/<imagePath name>`` if given,
+    else ``imagePath`` relative to the JSON; ``None`` if it does not exist."""
+    name = str(data.get('imagePath') or json_path.with_suffix(IMAGE_SUFFIX).name)
+    name = name.replace('\\', '/')
+    candidate = (images_dir / Path(name).name if images_dir is not None
+                 else json_path.parent / name)
+    return candidate if candidate.is_file() else None
+
+
+def convert_labelme_dir(src: str | Path, out: str | Path, split: str = 'train',
+                        labels_dir: str = DEFAULT_LABELS_DIR,
+                        images_dir: str | Path | None = None,
+                        masks_only: bool = False, overwrite: bool = False
+                        ) -> int:
+    """Convert every ``src/*.json`` into ``out``'s layout; returns the count.
+
+    Writes ``out/<labels_dir>/<split>/<stem>.png`` and, unless
+    ``masks_only``, the photo as ``out/img/<split>/<stem>.jpg`` (see
+    :func:`.masks.copy_as_rgb_jpeg`). The stem is the JSON's. Existing
+    output files are refused unless ``overwrite``; a missing photo or one
+    whose size differs from the JSON's is a :class:`DataError`.
+    """
+    src, out = Path(src), Path(out)
+    files = sorted(src.glob('*.json')) if src.is_dir() else []
+    if not files:
+        raise DataError(f'{src}: no LabelMe *.json files found')
+    images = Path(images_dir) if images_dir is not None else None
+    jobs = []
+    for path in files:
+        data = load_labelme(path)
+        photo = None
+        if not masks_only:
+            photo = find_image(path, data, images)
+            if photo is None:
+                raise DataError(f'{path}: photo {data.get("imagePath")!r} not '
+                                'found; pass --images DIR or --masks-only')
+        jobs.append((path, data, photo))
+    targets = [mask_path(out, split, p.stem, labels_dir) for p, _, _ in jobs]
+    if not masks_only:
+        targets += [image_path(out, split, p.stem) for p, _, _ in jobs]
+    refuse_existing_files(targets, overwrite)
+    for path, data, photo in track(jobs, 'LabelMe'):
+        mask = shapes_to_mask(data, path)
+        if photo is not None:
+            dst = image_path(out, split, path.stem)
+            h, w = copy_as_rgb_jpeg(photo, dst)
+            if (h, w) != mask.shape:
+                dst.unlink()
+                raise DataError(f'{photo}: photo is {w}x{h} but {path.name} '
+                                f'says {mask.shape[1]}x{mask.shape[0]}; wrong '
+                                'photo?')
+        write_mask(mask_path(out, split, path.stem, labels_dir), mask)
+    return len(jobs)

@@ -1,0 +1,158 @@
+"""The dataset layout the configs read, and the one function that pairs files.
+
+::
+
+    DATA_ROOT/img/<split>/<stem>.jpg
+    DATA_ROOT/<labels_dir>/<split>/<stem>.png     # labels_dir: labels, labels_fixed, ...
+
+Splits are ``train``, ``val`` and ``test`` (any may be absent).
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import DataError
+from .masks import IMAGE_SUFFIX, MASK_SUFFIX
+
+SPLITS: tuple[str, ...] = ('train', 'val', 'test')
+IMG_DIR = 'img'
+DEFAULT_LABELS_DIR = 'labels'
+
+
+def image_path(root: Path, split: str, stem: str) -> Path:
+    """``root/img/<split>/<stem>.jpg``."""
+    return Path(root) / IMG_DIR / split / f'{stem}{IMAGE_SUFFIX}'
+
+
+def mask_path(root: Path, split: str, stem: str,
+              labels_dir: str = DEFAULT_LABELS_DIR) -> Path:
+    """``root/<labels_dir>/<split>/<stem>.png``."""
+    return Path(root) / labels_dir / split / f'{stem}{MASK_SUFFIX}'
+
+
+@dataclass
+class Pair:
+    """One image and its mask in a split."""
+    split: str
+    stem: str
+    image: Path
+    mask: Path
+
+
+@dataclass
+class Listing:
+    """Result of :func:`list_pairs`: matched pairs and the orphans."""
+    pairs: list[Pair] = field(default_factory=list)
+    images_without_mask: list[Path] = field(default_factory=list)
+    masks_without_image: list[Path] = field(default_factory=list)
+
+    @property
+    def orphans(self) -> list[Path]:
+        return self.images_without_mask + self.masks_without_image
+
+
+def present_splits(root: Path, labels_dir: str = DEFAULT_LABELS_DIR
+                   ) -> list[str]:
+    """Splits (in :data:`SPLITS` order) with an image or a mask folder."""
+    root = Path(root)
+    return [s for s in SPLITS
+            if (root / IMG_DIR / s).is_dir() or (root / labels_dir / s).is_dir()]
+
+
+def _files(folder: Path, suffix: str) -> dict[str, Path]:
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.iterdir())
+            if p.suffix.lower() == suffix and p.is_file()}
+
+
+def list_pairs(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
+               splits: list[str] | None = None, *,
+               strict: bool = True) -> Listing:
+    """Pair ``img/<split>/*.jpg`` with ``<labels_dir>/<split>/*.png`` by stem.
+
+    ``splits`` defaults to :func:`present_splits`. With ``strict`` a missing
+    root, no splits, no pairs or any orphan file (image without mask or mask
+    without image) raises :class:`DataError` naming the first offender;
+    without it the orphans are returned in the :class:`Listing`. Pairs are
+    sorted by split order then stem.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f'{root}: data root not found; pass the folder that '
+                        f'holds {IMG_DIR}/ and {labels_dir}/')
+    if splits is None:
+        splits = present_splits(root, labels_dir)
+    if not splits:
+        raise DataError(f'{root}: no {IMG_DIR}/<split> or {labels_dir}/<split>'
+                        f' folders for splits {", ".join(SPLITS)}; lay the '
+                        f'data out as {IMG_DIR}/train/*.jpg and '
+                        f'{labels_dir}/train/*.png')
+    listing = Listing()
+    for split in splits:
+        images = _files(root / IMG_DIR / split, IMAGE_SUFFIX)
+        masks = _files(root / labels_dir / split, MASK_SUFFIX)
+        for stem in sorted(images.keys() | masks.keys()):
+            if stem in images and stem in masks:
+                listing.pairs.append(Pair(split, stem, images[stem], masks[stem]))
+            elif stem in images:
+                listing.images_without_mask.append(images[stem])
+            else:
+                listing.masks_without_image.append(masks[stem])
+    if strict:
+        if listing.images_without_mask:
+            p = listing.images_without_mask[0]
+            raise DataError(f'{p}: image has no mask {labels_dir}/'
+                            f'{p.parent.name}/{p.stem}{MASK_SUFFIX} '
+                            f'({len(listing.images_without_mask)} such images);'
+                            ' add the masks or remove the images')
+        if listing.masks_without_image:
+            p = listing.masks_without_image[0]
+            raise DataError(f'{p}: mask has no image {IMG_DIR}/'
+                            f'{p.parent.name}/{p.stem}{IMAGE_SUFFIX} '
+                            f'({len(listing.masks_without_image)} such masks);'
+                            ' add the images or remove the masks')
+        if not listing.pairs:
+            raise DataError(f'{root}: no image/mask pairs in {IMG_DIR}/ and '
+                            f'{labels_dir}/ for splits {splits}')
+    return listing
+
+
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+
+
+def prepare_output(root: str | Path, subdirs: list[str],
+                   overwrite: bool) -> Path:
+    """Make ``root`` ready to receive ``root/<subdir>`` for each of ``subdirs``.
+
+    An existing non-empty ``root/<subdir>`` raises :class:`DataError` unless
+    ``overwrite``, in which case it is removed first (a symlink is unlinked,
+    never followed, so a linked source is never deleted). Returns ``root``.
+    """
+    root = Path(root)
+    existing = [root / d for d in subdirs
+                if ((root / d).exists() or (root / d).is_symlink())
+                and not _is_empty_dir(root / d)]
+    if existing and not overwrite:
+        raise DataError(f'{existing[0]} already exists; pass --overwrite to '
+                        'replace it or choose another --out')
+    for path in existing:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        else:
+            shutil.rmtree(path)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def refuse_existing_files(paths: list[Path], overwrite: bool) -> None:
+    """Raise :class:`DataError` if any of ``paths`` exists and not ``overwrite``."""
+    if overwrite:
+        return
+    existing = [p for p in paths if p.exists() or p.is_symlink()]
+    if existing:
+        raise DataError(f'{existing[0]} already exists ({len(existing)} output '
+                        'files do); pass --overwrite to replace them')

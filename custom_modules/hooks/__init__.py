@@ -1,0 +1,3 @@
+from .test_outputs_hook import TestOutputsHook
+
+__all__ = ['TestOutputsHook']

@@ -1,0 +1,104 @@
+"""Files a test run leaves behind: masks, overlays, per-class and per-image scores."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmseg.registry import HOOKS
+
+from ..evaluation.jaccard_metric import format_class_table, scores_from_areas
+from ..workflow.overlay import comparison_row, overlay, write_rgb
+
+
+def _stem(path: str) -> str:
+    return osp.splitext(osp.basename(path))[0]
+
+
+@HOOKS.register_module()
+class TestOutputsHook(Hook):
+    """Write what ``tools/test.py`` promises.
+
+    Args:
+        results_file: JSON with the metrics (percent) and the per-class table.
+        per_image_csv: CSV, one row per image: its Jaccard (mean over the
+            classes present in GT or prediction, in [0, 1]) and per-class
+            Jaccard.
+        out_dir: predicted masks as PNG (uint8 class ids), one per image.
+        show_dir: image | ground truth | prediction | errors PNG per image.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, results_file: str, per_image_csv: Optional[str] = None,
+                 out_dir: Optional[str] = None,
+                 show_dir: Optional[str] = None) -> None:
+        self.results_file = results_file
+        self.per_image_csv = per_image_csv
+        self.out_dir = out_dir
+        self.show_dir = show_dir
+
+    def before_test(self, runner) -> None:
+        for folder in (self.out_dir, self.show_dir):
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+
+    def after_test_iter(self, runner, batch_idx: int, data_batch=None,
+                        outputs: Sequence = ()) -> None:
+        if not (self.out_dir or self.show_dir):
+            return
+        for sample in outputs:
+            pred = sample.pred_sem_seg.data.squeeze(0).cpu().numpy()\
+                .astype(np.uint8)
+            stem = _stem(sample.img_path)
+            if self.out_dir:
+                cv2.imwrite(osp.join(self.out_dir, f'{stem}.png'), pred)
+            if self.show_dir:
+                image = cv2.cvtColor(cv2.imread(sample.img_path),
+                                     cv2.COLOR_BGR2RGB)
+                gt = (sample.gt_sem_seg.data.squeeze(0).cpu().numpy()
+                      .astype(np.uint8) if 'gt_sem_seg' in sample else None)
+                picture = (comparison_row(image, gt, pred, stem)
+                           if gt is not None else overlay(image, pred))
+                write_rgb(osp.join(self.show_dir, f'{stem}.png'), picture)
+
+    def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        metrics = dict(metrics or {})
+        classes = runner.test_evaluator.dataset_meta['classes']
+        table = format_class_table(metrics, classes)  # logged by the metric
+        os.makedirs(osp.dirname(osp.abspath(self.results_file)), exist_ok=True)
+        with open(self.results_file, 'w') as f:
+            json.dump(dict(metrics=metrics, table=table), f, indent=2)
+        print_log(f'results: {self.results_file}', logger='current')
+        runner.visualizer.add_scalars(
+            {f'test/{k}': v for k, v in metrics.items()}, step=runner.iter)
+        per_image = self.per_image(runner)
+        if self.per_image_csv and per_image:
+            write_per_image_csv(self.per_image_csv, per_image, classes)
+
+    @staticmethod
+    def per_image(runner) -> list:
+        """Per-image records of the first metric that keeps them."""
+        for metric in runner.test_evaluator.metrics:
+            if getattr(metric, 'per_image', None):
+                return metric.per_image
+        return []
+
+
+def write_per_image_csv(path: str, per_image: list,
+                        classes: Sequence[str]) -> None:
+    """One row per image: img_path, jaccard, Jaccard.<class>... (in [0, 1])."""
+    with open(path, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(['img_path', 'jaccard'] +
+                        [f'Jaccard.{c}' for c in classes])
+        for rec in per_image:
+            jac = scores_from_areas(rec['areas'])['Jaccard']
+            writer.writerow([rec['img_path'], f'{rec["jaccard"]:.4f}'] +
+                            ['' if np.isnan(v) else f'{v:.4f}' for v in jac])

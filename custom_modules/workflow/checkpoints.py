@@ -1,0 +1,65 @@
+"""Loading model weights with a readable report of what does not fit."""
+from __future__ import annotations
+
+import re
+from typing import Dict
+
+import torch.nn as nn
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from .errors import UserError
+
+
+class CheckpointMismatchError(UserError):
+    """The checkpoint's tensors do not match the model's by name or shape."""
+
+
+def _listing(items, limit: int = 3) -> str:
+    items = list(items)
+    more = f' and {len(items) - limit} more' if len(items) > limit else ''
+    return ', '.join(items[:limit]) + more
+
+
+def state_dict_of(checkpoint: dict) -> Dict[str, 'torch.Tensor']:
+    """The weights in an mmengine (or plain) checkpoint, 'module.' stripped."""
+    state = checkpoint.get('state_dict', checkpoint)
+    return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+
+
+def load_weights(model: nn.Module, filename: str,
+                 map_location: str = 'cpu') -> dict:
+    """Load a checkpoint (file, URL, ``torchvision://``...) strictly.
+
+    A :class:`~custom_modules.models.FlipTTA` wrapper is looked through.
+
+    Raises:
+        CheckpointMismatchError: names the tensors whose shapes differ
+            (checkpoint vs model) and the missing/unexpected ones.
+
+    Returns:
+        The whole checkpoint dict (``meta`` included).
+    """
+    checkpoint = _load_checkpoint(filename, map_location=map_location)
+    state = state_dict_of(checkpoint)
+    target = getattr(model, 'module', model)
+    own = target.state_dict()
+    shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
+              for k, v in own.items() if k in state and
+              tuple(state[k].shape) != tuple(v.shape)]
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if shapes or missing or unexpected:
+        parts = []
+        if shapes:
+            parts.append(f'{len(shapes)} tensors differ in shape '
+                         f'(checkpoint vs model): {_listing(shapes)}')
+        if missing:
+            parts.append(f'{len(missing)} missing: {_listing(missing)}')
+        if unexpected:
+            parts.append(f'{len(unexpected)} unexpected: '
+                         f'{_listing(unexpected)}')
+        raise CheckpointMismatchError(
+            f'{filename}: does not fit this config\'s model; '
+            + '; '.join(parts) + '. Use the config it was trained with.')
+    target.load_state_dict(state, strict=True)
+    return checkpoint

@@ -1,0 +1,14 @@
+"""Test a checkpoint: python tools/test.py CONFIG CHECKPOINT [--tta] [--out DIR] [--show-dir DIR].
+
+Thin command line over :mod:`custom_modules.workflow.test`; see --help.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from custom_modules.workflow.errors import run_cli  # noqa: E402
+from custom_modules.workflow.test import main  # noqa: E402
+
+if __name__ == '__main__':
+    run_cli(main)

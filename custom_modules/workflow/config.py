@@ -46,9 +46,10 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
     module (a dict with ``type``) that its class accepts, or a new top-level
     key with no close existing match. The error names the closest valid key.
     """
+    tree = cfg.to_dict()
     for key in options:
         parts = key.split('.')
-        node: Any = cfg
+        node: Any = tree
         for depth, part in enumerate(parts):
             where = '.'.join(parts[:depth]) or 'the config'
             if isinstance(node, (list, tuple)):

@@ -1,0 +1,167 @@
+"""custom_modules.compat: mmcv.ops stand-ins, safe loading, torchvision://."""
+import os
+import pickle
+import sys
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import custom_modules  # noqa: F401  (applies compat)
+from custom_modules import compat
+
+
+def test_mmseg_models_import_with_mmcv_lite():
+    import mmseg.models  # noqa: F401 - failed with 'No module named mmcv._ext'
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    if compat.importlib.util.find_spec('mmcv._ext') is None:
+        assert isinstance(sys.modules['mmcv.ops'], compat._OpsStandIn)
+
+
+@pytest.mark.skipif(compat.importlib.util.find_spec('mmcv._ext') is not None,
+                    reason='full mmcv build: nothing is replaced')
+def test_missing_op_raises_module_not_found_naming_it():
+    import mmcv.ops
+    with pytest.raises(ModuleNotFoundError, match='mmcv.ops.PSAMask'):
+        mmcv.ops.PSAMask
+    with pytest.raises(ModuleNotFoundError):
+        from mmcv.ops import CrissCrossAttention  # noqa: F401
+    with pytest.raises(AttributeError):
+        mmcv.ops.__wrapped__
+    assert mmcv.ops.point_sample is compat.point_sample
+
+
+def test_point_sample_matches_bilinear_interpolation():
+    feats = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).view(2, 3, 4, 5)
+    # centre of pixel (row 1, col 2) with align_corners=False
+    points = torch.tensor([[[(2 + 0.5) / 5, (1 + 0.5) / 4]]]).repeat(2, 1, 1)
+    out = compat.point_sample(feats, points)
+    assert out.shape == (2, 3, 1)
+    torch.testing.assert_close(out[..., 0], feats[:, :, 1, 2])
+    # halfway between columns 2 and 3 -> mean of both
+    points = torch.tensor([[[3.0 / 5, 1.5 / 4]]]).repeat(2, 1, 1)
+    expected = (feats[:, :, 1, 2] + feats[:, :, 1, 3]) / 2
+    torch.testing.assert_close(compat.point_sample(feats, points)[..., 0],
+                               expected)
+
+
+def _textbook_focal(logits, target, gamma, alpha, weight=None):
+    n, c = logits.shape
+    out = torch.zeros(n, c, dtype=torch.float64)
+    for i in range(n):
+        for j in range(c):
+            p = 1 / (1 + torch.exp(-logits[i, j].double()))
+            if target[i] == j:
+                v = -alpha * (1 - p) ** gamma * torch.log(p)
+            else:
+                v = -(1 - alpha) * p ** gamma * torch.log(1 - p)
+            if weight is not None and target[i] < c:
+                v = v * weight[target[i]]
+            out[i, j] = v
+    return out
+
+
+@pytest.mark.parametrize('gamma,alpha', [(2.0, 0.25), (0.0, 0.5), (1.5, 0.9)])
+def test_sigmoid_focal_loss_matches_textbook_formula(gamma, alpha):
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(7, 4, generator=g) * 3
+    target = torch.tensor([0, 1, 2, 3, 4, 1, 0])  # 4 == no class
+    weight = torch.tensor([0.5, 1.0, 2.0, 3.0])
+    expected = _textbook_focal(logits, target, gamma, alpha, weight)
+    got = compat.sigmoid_focal_loss(logits, target, gamma, alpha, weight,
+                                    'none')
+    torch.testing.assert_close(got.double(), expected, rtol=1e-5, atol=1e-6)
+    mean = compat.sigmoid_focal_loss(logits, target, gamma, alpha, None)
+    torch.testing.assert_close(
+        mean.double(), _textbook_focal(logits, target, gamma, alpha).sum() / 7,
+        rtol=1e-5, atol=1e-6)
+
+
+def test_sigmoid_focal_loss_has_gradient():
+    logits = torch.randn(5, 3, requires_grad=True)
+    compat.sigmoid_focal_loss(logits, torch.tensor([0, 1, 2, 0, 3])).backward()
+    assert logits.grad.abs().sum() > 0
+
+
+def _mmengine_checkpoint(tmp_path):
+    """A checkpoint as mmengine's Runner writes it (HistoryBuffer, numpy)."""
+    import numpy as np
+    from mmengine.logging import MessageHub
+    from mmengine.runner.checkpoint import save_checkpoint
+    hub = MessageHub.get_instance('compat_test')
+    hub.update_scalar('train/loss', 0.5)
+    hub.update_info('best_score', np.float64(61.5))
+    model = torch.nn.Linear(3, 2)
+    path = tmp_path / 'ckpt.pth'
+    save_checkpoint({'state_dict': model.state_dict(),
+                     'message_hub': hub.state_dict(),
+                     'meta': {'iter': 4, 'eta': np.float64(1.5),
+                              'arr': np.arange(3)}}, str(path))
+    return path, model
+
+
+def test_mmengine_checkpoint_loads_with_weights_only(tmp_path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    path, model = _mmengine_checkpoint(tmp_path)
+    with pytest.raises(pickle.UnpicklingError):  # plain torch refuses it...
+        with torch.serialization.safe_globals([]):
+            torch.serialization.clear_safe_globals()
+            try:
+                torch.load(path, weights_only=True)
+            finally:
+                torch.serialization.add_safe_globals(
+                    compat.CHECKPOINT_SAFE_GLOBALS)
+    ckpt = _load_checkpoint(str(path))  # ...through mmengine it loads
+    torch.testing.assert_close(ckpt['state_dict']['weight'], model.weight)
+    assert ckpt['meta']['iter'] == 4
+    assert float(ckpt['message_hub']['runtime_info']['best_score']) == 61.5
+    buf = ckpt['message_hub']['log_scalars']['train/loss']
+    assert buf.current() == 0.5
+
+
+class _RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}',))
+
+
+def test_crafted_pickle_that_runs_code_is_refused(tmp_path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    marker = tmp_path / 'pwned'
+    path = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'x': _RunsCode(marker)}, path)
+    with pytest.raises(compat.UnsafeCheckpointError) as err:
+        _load_checkpoint(str(path))
+    assert not marker.exists()
+    assert str(path) in str(err.value) and 'system' in str(err.value)
+
+
+def test_getattr_in_checkpoint_is_limited_to_history_buffer(tmp_path):
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    class _GetsAttr:
+        def __reduce__(self):
+            return (getattr, (HistoryBuffer, '__init__'))
+    path = tmp_path / 'evil_getattr.pth'
+    torch.save({'x': _GetsAttr()}, path)
+    with pytest.raises(compat.UnsafeCheckpointError):
+        compat.load_checkpoint_file(str(path))
+
+
+def test_torchvision_scheme_resolves_without_torchvision(tmp_path,
+                                                          monkeypatch):
+    """torchvision://resnet18 -> mmengine's URL table -> $TORCH_HOME cache."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    url = compat.torchvision_model_urls()['resnet18']
+    cache = tmp_path / 'hub' / 'checkpoints'
+    cache.mkdir(parents=True)
+    weights = {'conv1.weight': torch.full((64, 3, 7, 7), 0.25)}
+    torch.save(weights, cache / url.rsplit('/', 1)[1])
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path))
+    loaded = CheckpointLoader.load_checkpoint('torchvision://resnet18')
+    torch.testing.assert_close(loaded['conv1.weight'], weights['conv1.weight'])
+    with pytest.raises(KeyError, match='unknown torchvision model'):
+        CheckpointLoader.load_checkpoint('torchvision://resnet19')

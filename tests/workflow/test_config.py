@@ -1,0 +1,77 @@
+"""Config loading, typo-checked overrides, the pretrained switch; every config builds."""
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from custom_modules.workflow.config import (load_config, set_data,
+                                            set_pretrained, use_clearml)
+from custom_modules.workflow.errors import UserError
+
+CONFIGS = sorted(str(p) for p in Path('configs/pets').glob('*.py'))
+
+
+def test_missing_config_names_the_path():
+    with pytest.raises(UserError, match='configs/pets/nope.py: config not '
+                       'found'):
+        load_config('configs/pets/nope.py')
+
+
+@pytest.mark.parametrize('key,hint', [
+    ('train_cfg.max_iter', "did you mean 'max_iters'"),
+    ('model.decode_head.num_clases', "did you mean 'num_classes'"),
+    ('train_dataloader.batchsize', "did you mean 'batch_size'"),
+    ('model.decode_head.loss_decode.dice_weigth', "did you mean 'dice_weight'"),
+])
+def test_cfg_option_typos_are_refused_with_a_suggestion(key, hint):
+    with pytest.raises(UserError, match=hint):
+        load_config('configs/pets/resnet_unet.py', {key: 1})
+
+
+def test_new_module_arguments_and_existing_keys_are_accepted():
+    cfg = load_config('configs/pets/resnet_unet.py', {
+        'train_cfg.max_iters': 7,
+        'model.decode_head.loss_decode.class_weight': [1.0, 2.0, 3.0],
+        'work_dir': '/tmp/x'})
+    assert cfg.train_cfg.max_iters == 7
+    assert cfg.model.decode_head.loss_decode.class_weight == [1.0, 2.0, 3.0]
+
+
+def test_data_pretrained_and_clearml_switches(tmp_path):
+    cfg = load_config('configs/pets/deeplabv3plus.py')
+    set_data(cfg, '/data/x', 'labels_fixed')
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert cfg[key].dataset.data_root == '/data/x'
+        assert cfg[key].dataset.labels == 'labels_fixed'
+    assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
+    set_pretrained(cfg, 'none')
+    assert cfg.model.pretrained is None and cfg.model.backbone.init_cfg is None
+    weights = tmp_path / 'w.pth'
+    weights.write_bytes(b'')
+    set_pretrained(cfg, str(weights))
+    assert cfg.model.backbone.init_cfg.checkpoint == str(weights)
+    with pytest.raises(UserError, match='--pretrained file not found'):
+        set_pretrained(cfg, str(tmp_path / 'missing.pth'))
+    use_clearml(cfg, True, task_name='run1', tags=['a'])
+    clearml = [b for b in cfg.visualizer.vis_backends
+               if b['type'] == 'PetsClearMLVisBackend']
+    assert clearml[0]['task_name'] == 'run1' and clearml[0]['tags'] == ['a']
+    use_clearml(cfg, False)
+    assert [b['type'] for b in cfg.visualizer.vis_backends] == [
+        'LocalVisBackend']
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_every_config_builds_and_predicts_three_classes(path):
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(path)
+    assert cfg.model.decode_head.num_classes == 3
+    assert cfg.default_hooks.checkpoint.save_best == 'mJaccard'
+    assert 'SyncBN' not in cfg.pretty_text
+    set_pretrained(cfg, 'none')
+    model = MODELS.build(cfg.model).eval()
+    with torch.no_grad():
+        logits = model.encode_decode(torch.randn(1, 3, 64, 64),
+                                     [dict(img_shape=(64, 64))])
+    assert logits.shape == (1, 3, 64, 64)

@@ -7,43 +7,37 @@ mask or mask without image, unreadable files, size mismatch, mask values
 other than 0/1/2/255. Soft findings are listed but not fatal. The report
 folder (default work_dirs/data_check/<root>_<labels-dir>) gets report.md,
 stats.json, class_balance.png and area_hist.png. Exit status 2: nothing to
-check (bad path) or the report folder exists (use --overwrite).
+check (bad path) or the report files exist (use --overwrite).
 """
 from __future__ import annotations
 
 import argparse
 from collections import Counter
 import sys
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# The data tools need only custom_modules.data (numpy/OpenCV/pycocotools).
-# Register the parent package without running its __init__, which imports
-# mmseg to fill the model registries (3 s per call, useless here).
-if 'custom_modules' not in sys.modules:
-    _pkg = types.ModuleType('custom_modules')
-    _pkg.__path__ = [str(ROOT / 'custom_modules')]
-    sys.modules['custom_modules'] = _pkg
 
+from custom_modules.workflow.errors import run_cli  # noqa: E402
 from custom_modules.data.check import Thresholds, check_dataset  # noqa: E402
-from custom_modules.data.cli import run_main  # noqa: E402
-from custom_modules.data.report import write_report  # noqa: E402
+from custom_modules.data.layout import refuse_existing_files  # noqa: E402
+from custom_modules.data.report import report_files, write_report  # noqa
 from custom_modules.data.stats import split_stats  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
     d = Thresholds()
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('root', metavar='DATA_ROOT')
     parser.add_argument('--labels-dir', default='labels')
     parser.add_argument('--splits', nargs='+', help='default: all present')
     parser.add_argument('--report-dir', help='default: work_dirs/data_check/'
                         '<root name>_<labels dir>')
     parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing report folder')
+                        help='replace existing report files')
     parser.add_argument('--full-fraction', type=float, default=d.full_fraction)
     parser.add_argument('--many-components', type=int,
                         default=d.many_components)
@@ -59,20 +53,17 @@ def main(argv=None) -> int:
     root = Path(args.root)
     report_dir = Path(args.report_dir or Path('work_dirs', 'data_check',
                       f'{root.resolve().name}_{args.labels_dir}'))
-    if report_dir.exists() and any(report_dir.iterdir()) and not args.overwrite:
-        # fail before the (possibly long) check, not after it
-        from custom_modules.data.errors import DataError
-        raise DataError(f'{report_dir} already exists; pass --overwrite or '
-                        '--report-dir')
+    # fail before the (possibly long) check, not after it
+    refuse_existing_files(report_files(report_dir), args.overwrite)
     result = check_dataset(root, args.labels_dir, args.splits, th)
     stats = split_stats(result.records, result.splits)
     write_report(result, stats, report_dir, th, overwrite=args.overwrite)
     for e in result.errors:
         print(f'ERROR {e.path}: {e.kind}: {e.detail}')
     kinds = Counter(f.kind for f in result.findings)
+    soft = ', '.join(f'{k} {n}' for k, n in sorted(kinds.items())) or 'none'
     print(f'{len(result.records)} masks checked in {", ".join(result.splits)}'
-          f'; {len(result.errors)} hard errors; soft findings: '
-          + (', '.join(f'{k} {n}' for k, n in sorted(kinds.items())) or 'none'))
+          f'; {len(result.errors)} hard errors; soft findings: {soft}')
     for group, s in stats.items():
         shares = ', '.join(f"{c} {100 * e['pixel_share']:.2f}%"
                            for c, e in s['classes'].items())
@@ -82,4 +73,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    run_main(main)
+    run_cli(main)

@@ -1,6 +1,7 @@
 """Class weights for CEDiceLoss from a labels folder.
 
-    python tools/class_weights.py data/pets [--split train] [--labels-dir labels]
+    python tools/class_weights.py data/pets [--split train] \
+        [--labels-dir labels]
     python tools/class_weights.py data/pets/labels/train --method inverse
 
 Prints the pixel counts and both weightings as JSON, then the ready
@@ -11,26 +12,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# The data tools need only custom_modules.data (numpy/OpenCV/pycocotools).
-# Register the parent package without running its __init__, which imports
-# mmseg to fill the model registries (3 s per call, useless here).
-if 'custom_modules' not in sys.modules:
-    _pkg = types.ModuleType('custom_modules')
-    _pkg.__path__ = [str(ROOT / 'custom_modules')]
-    sys.modules['custom_modules'] = _pkg
 
-from custom_modules.data.class_weights import class_weights, to_json  # noqa: E402
-from custom_modules.data.cli import run_main  # noqa: E402
+from custom_modules.workflow.errors import run_cli  # noqa: E402
+from custom_modules.data.class_weights import (  # noqa: E402
+    class_weights, to_json)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('path', metavar='PATH',
                         help='dataset root (has img/) or a folder of masks')
     parser.add_argument('--split', default='train',
@@ -38,8 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--labels-dir', default='labels')
     parser.add_argument('--method', choices=('median', 'inverse'),
                         default='median', help='weights in the cfg string')
-    parser.add_argument('--print', dest='what', choices=('both', 'json', 'cfg'),
-                        default='both', help='what to print (default both)')
+    parser.add_argument('--print', dest='what', default='both',
+                        choices=('both', 'json', 'cfg'),
+                        help='what to print (default both)')
     return parser
 
 
@@ -54,4 +50,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    run_main(main)
+    run_cli(main)

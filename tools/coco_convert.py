@@ -1,7 +1,9 @@
 """Masks <-> COCO instances JSON, for annotation tools such as CVAT.
 
-    python tools/coco_convert.py to-coco data/pets/labels/train --out train_coco.json
-    python tools/coco_convert.py from-coco cvat_export.json --out data/pets/labels_fixed/train
+    python tools/coco_convert.py to-coco data/pets/labels/train \
+        --out train_coco.json
+    python tools/coco_convert.py from-coco cvat_export.json \
+        --out data/pets/labels_cvat/train
 
 to-coco: one annotation per connected piece, categories cat (1) and dog (2),
 compressed RLE (exact, default) or --format polygon. from-coco: one PNG per
@@ -11,26 +13,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# The data tools need only custom_modules.data (numpy/OpenCV/pycocotools).
-# Register the parent package without running its __init__, which imports
-# mmseg to fill the model registries (3 s per call, useless here).
-if 'custom_modules' not in sys.modules:
-    _pkg = types.ModuleType('custom_modules')
-    _pkg.__path__ = [str(ROOT / 'custom_modules')]
-    sys.modules['custom_modules'] = _pkg
 
-from custom_modules.data.cli import run_main  # noqa: E402
+from custom_modules.workflow.errors import run_cli  # noqa: E402
 from custom_modules.data.coco import coco_to_masks, masks_to_coco  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest='cmd', required=True)
     p = sub.add_parser('to-coco', help='mask folder -> COCO JSON')
     p.add_argument('masks', metavar='MASK_DIR')
@@ -60,4 +55,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    run_main(main)
+    run_cli(main)

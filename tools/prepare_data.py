@@ -1,8 +1,10 @@
 """Prepare data/pets from what you have: one sub-command per source.
 
     python tools/prepare_data.py course DIR [--mode link|copy]
-    python tools/prepare_data.py coco --ann instances_train2017.json --images train2017/
-    python tools/prepare_data.py oxford-pets [--archives images.tar.gz annotations.tar.gz]
+    python tools/prepare_data.py coco --ann instances_train2017.json \
+        --images train2017/
+    python tools/prepare_data.py oxford-pets \
+        [--archives images.tar.gz annotations.tar.gz]
     python tools/prepare_data.py labelme DIR --images PHOTOS [--split train]
 
 All write DATA_ROOT/img/<split>/*.jpg and DATA_ROOT/<labels-dir>/<split>/*.png
@@ -13,25 +15,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# The data tools need only custom_modules.data (numpy/OpenCV/pycocotools).
-# Register the parent package without running its __init__, which imports
-# mmseg to fill the model registries (3 s per call, useless here).
-if 'custom_modules' not in sys.modules:
-    _pkg = types.ModuleType('custom_modules')
-    _pkg.__path__ = [str(ROOT / 'custom_modules')]
-    sys.modules['custom_modules'] = _pkg
 
-from custom_modules.data.cli import run_main  # noqa: E402
+from custom_modules.workflow.errors import run_cli  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest='source', required=True)
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
@@ -124,4 +119,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    run_main(main)
+    run_cli(main)

@@ -1,14 +1,15 @@
 """Data tooling for the pets dataset: importers, checks, statistics, weights.
 
-Standalone on purpose: modules here import only the standard library,
-numpy, OpenCV, pycocotools, rich and (lazily, for plots) matplotlib; never
-mmseg or mmengine. The command-line front ends are ``tools/prepare_data.py``,
+Modules here use only the standard library, numpy, OpenCV, pycocotools,
+rich and (lazily, for plots) matplotlib, never mmseg or mmengine; errors are
+:class:`DataError`, a :class:`~custom_modules.workflow.errors.UserError`.
+The command-line front ends are ``tools/prepare_data.py``,
 ``tools/coco_convert.py``, ``tools/check_dataset.py`` and
 ``tools/class_weights.py``; see ``docs/data.md``.
 
 Modules: :mod:`.masks` (mask/photo IO, class values), :mod:`.layout`
 (dataset folders, pairing, output safety), :mod:`.splits`,
-:mod:`.progress`, :mod:`.download`, :mod:`.errors`, :mod:`.cli`,
+:mod:`.progress`, :mod:`.download`, :mod:`.errors`,
 :mod:`.course`, :mod:`.coco_crops`, :mod:`.oxford`, :mod:`.labelme`,
 :mod:`.coco` (CVAT round trip), :mod:`.check`, :mod:`.stats`,
 :mod:`.report`, :mod:`.class_weights`.

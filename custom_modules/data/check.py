@@ -142,9 +142,8 @@ def analyse_mask(mask: np.ndarray, path: str, split: str, stem: str,
             continue
         name = CLASSES[cls]
         n, _, stats = _components(mask == cls, connectivity=8)
-        comps = [Component(cls, int(s[4]), (int(s[0]), int(s[1]), int(s[2]),
-                                            int(s[3])), bool(s[4] < tiny_limit))
-                 for s in stats[1:]]
+        comps = [Component(cls, int(s[4]), tuple(int(v) for v in s[:4]),
+                           bool(s[4] < tiny_limit)) for s in stats[1:]]
         record.components.extend(comps)
         if len(comps) >= th.many_components:
             findings.append(Issue(path, 'many_components',
@@ -153,7 +152,8 @@ def analyse_mask(mask: np.ndarray, path: str, split: str, stem: str,
         if tiny:
             findings.append(Issue(path, 'tiny_components',
                                   f'{len(tiny)} {name} piece(s) under '
-                                  f'{tiny_limit:.0f} px (areas {sorted(tiny)[:8]})'))
+                                  f'{tiny_limit:.0f} px (areas '
+                                  f'{sorted(tiny)[:8]})'))
         for c in comps:
             bw, bh = c.bbox[2], c.bbox[3]
             if not c.tiny and max(bw / bh, bh / bw) > th.max_aspect:
@@ -181,6 +181,10 @@ def check_dataset(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
     With ``analyse=False`` only the hard checks run (no records/findings).
     """
     listing = list_pairs(root, labels_dir, splits, strict=False)
+    if not listing.pairs and not listing.orphans:
+        raise DataError(f'{root}: no img/<split>/*.jpg or {labels_dir}/<split>'
+                        f'/*.png files for splits {splits or "found"}; check '
+                        'the path, --labels-dir and --splits')
     used_splits = sorted({p.split for p in listing.pairs}
                          | {p.parent.name for p in listing.orphans},
                          key=lambda s: (s not in ('train', 'val', 'test'), s))
@@ -209,8 +213,9 @@ def check_dataset(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
                                 f'0..{len(CLASSES) - 1} or {IGNORE_INDEX}'))
         if image is not None and image.shape[:2] != mask.shape:
             errors.append(Issue(str(pair.mask), 'size_mismatch',
-                                f'mask {mask.shape[1]}x{mask.shape[0]} vs image'
-                                f' {image.shape[1]}x{image.shape[0]} (WxH)'))
+                                f'mask {mask.shape[1]}x{mask.shape[0]} vs '
+                                f'image {image.shape[1]}x{image.shape[0]} '
+                                '(WxH)'))
         elif not bad and analyse:
             record, found = analyse_mask(mask, str(pair.mask), pair.split,
                                          pair.stem, thresholds)

@@ -102,7 +102,8 @@ def class_weights(path: str | Path, split: str = 'train',
     ``'inverse'`` the normalised inverse-frequency weights.
     """
     if method not in METHODS:
-        raise DataError(f"unknown method {method!r}; use 'median' or 'inverse'")
+        raise DataError(f"unknown method {method!r}; use 'median' or "
+                        "'inverse'")
     files = mask_files(path, split, labels_dir)
     pixels, present = count_pixels(files)
     weights = compute_weights(pixels, present)

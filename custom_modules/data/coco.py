@@ -37,7 +37,7 @@ IGNORE_CATEGORY = {'id': IGNORE_INDEX, 'name': 'ignore',
 
 
 def encode_rle(binary: np.ndarray) -> dict:
-    """COCO compressed RLE of a bool/0-1 ``(H, W)`` array (``counts`` is str)."""
+    """COCO compressed RLE of a 0/1 ``(H, W)`` array; ``counts`` is a str."""
     rle = mask_utils.encode(np.asfortranarray(binary.astype(np.uint8)))
     rle['counts'] = rle['counts'].decode('ascii')
     return rle
@@ -102,7 +102,8 @@ def masks_to_coco(mask_dir: str | Path, out_json: str | Path,
     mask_dir, out_json = Path(mask_dir), Path(out_json)
     if fmt not in ('rle', 'polygon'):
         raise DataError(f"unknown format {fmt!r}; use 'rle' or 'polygon'")
-    paths = sorted(mask_dir.glob(f'*{MASK_SUFFIX}')) if mask_dir.is_dir() else []
+    paths = (sorted(mask_dir.glob(f'*{MASK_SUFFIX}')) if mask_dir.is_dir()
+             else [])
     if not paths:
         raise DataError(f'{mask_dir}: no *{MASK_SUFFIX} masks found; pass a '
                         'folder like data/pets/labels/train')
@@ -178,8 +179,9 @@ def coco_image_masks(coco: dict, source: str | Path = 'COCO JSON'):
     by_image: dict[int, list[dict]] = {}
     for ann in coco['annotations']:
         if ann['category_id'] not in values:
-            raise DataError(f"{source}: annotation {ann.get('id')} has unknown "
-                            f"category_id {ann['category_id']}; fix categories")
+            raise DataError(f"{source}: annotation {ann.get('id')} has "
+                            f"unknown category_id {ann['category_id']}; fix "
+                            'categories')
         by_image.setdefault(ann['image_id'], []).append(ann)
     for img in coco['images']:
         h, w = int(img['height']), int(img['width'])

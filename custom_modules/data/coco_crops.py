@@ -51,7 +51,7 @@ def square_box(bbox: list[float], height: int, width: int,
 
 def semantic_mask(anns: list[dict], values: dict[int, int], height: int,
                   width: int) -> np.ndarray:
-    """``uint8`` ``(H, W)`` mask with every annotation of a class in ``values``.
+    """``uint8 (H, W)`` mask of every annotation with a class in ``values``.
 
     ``values`` maps COCO category id -> mask value; larger annotations are
     painted first, so where a cat and a dog overlap the smaller one wins.
@@ -75,7 +75,7 @@ def _resize(array: np.ndarray, size: int, nearest: bool) -> np.ndarray:
 def prepare_from_coco(ann_file: str | Path, images_dir: str | Path,
                       out: str | Path, *, size: int = 256,
                       margin: float = 0.1, min_area: float = 1024,
-                      fractions: tuple[float, float, float] = (0.7, 0.15, 0.15),
+                      fractions: tuple[float, ...] = (0.7, 0.15, 0.15),
                       seed: int = 0, labels_dir: str = DEFAULT_LABELS_DIR,
                       overwrite: bool = False) -> dict[str, int]:
     """Write ``out/img/<split>/*.jpg`` and ``out/<labels_dir>/<split>/*.png``.
@@ -86,8 +86,14 @@ def prepare_from_coco(ann_file: str | Path, images_dir: str | Path,
     """
     coco = load_coco(ann_file)
     images_dir = Path(images_dir)
+    out_img = (Path(out) / IMG_DIR).resolve()
+    if out_img == images_dir.resolve() or out_img in \
+            images_dir.resolve().parents:
+        raise DataError(f'{images_dir}: the photos are inside the output '
+                        f'{out_img}; choose another --out')
     values = {c['id']: OBJECT_CLASSES[c['name'].lower()]
-              for c in coco['categories'] if c['name'].lower() in OBJECT_CLASSES}
+              for c in coco['categories']
+              if c['name'].lower() in OBJECT_CLASSES}
     if not values:
         raise DataError(f'{ann_file}: no "cat" or "dog" category; pass a COCO '
                         'instances_*.json')
@@ -118,17 +124,18 @@ def prepare_from_coco(ann_file: str | Path, images_dir: str | Path,
         photo = read_image(images_dir / info['file_name'])
         h, w = photo.shape[:2]
         if (h, w) != (int(info['height']), int(info['width'])):
-            raise DataError(f"{images_dir / info['file_name']}: photo is {w}x{h}"
-                            f" but {ann_file} says {info['width']}x"
+            raise DataError(f"{images_dir / info['file_name']}: photo is "
+                            f"{w}x{h} but {ann_file} says {info['width']}x"
                             f"{info['height']}; pass the matching --images")
         full = semantic_mask(anns_by_image[image_id], values, h, w)
         split = split_of[image_id]
         for ann in seeds[image_id]:
             x0, y0, side = square_box(ann['bbox'], h, w, margin)
             stem = f'{image_id:012d}_{ann["id"]}'
+            box = (slice(y0, y0 + side), slice(x0, x0 + side))
             write_image(image_path(out, split, stem),
-                        _resize(photo[y0:y0 + side, x0:x0 + side], size, False))
+                        _resize(photo[box], size, False))
             write_mask(mask_path(out, split, stem, labels_dir),
-                       _resize(full[y0:y0 + side, x0:x0 + side], size, True))
+                       _resize(full[box], size, True))
             counts[split] += 1
     return counts

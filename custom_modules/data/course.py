@@ -55,9 +55,9 @@ def validate_course(src: str | Path) -> list[str]:
         if result.errors:
             first = result.errors[0]
             raise DataError(f'{first.path}: {first.kind} ({first.detail}); '
-                            f'{len(result.errors)} problem(s) in {labels_dir}/,'
-                            f' run tools/check_dataset.py {src} --labels-dir '
-                            f'{labels_dir} for the list')
+                            f'{len(result.errors)} problem(s) in '
+                            f'{labels_dir}/, run tools/check_dataset.py {src} '
+                            f'--labels-dir {labels_dir} for the list')
     return labels_dirs
 
 

@@ -12,6 +12,8 @@ and are skipped; any other type is a :class:`DataError`.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from pathlib import Path
 
@@ -21,7 +23,8 @@ import numpy as np
 from .errors import DataError
 from .layout import DEFAULT_LABELS_DIR, image_path, mask_path, \
     refuse_existing_files
-from .masks import IMAGE_SUFFIX, class_value, copy_as_rgb_jpeg, write_mask
+from .masks import (IMAGE_SUFFIX, class_value, copy_as_rgb_jpeg,
+                    decode_image, write_image, write_mask)
 from .progress import track
 
 NO_AREA_SHAPES = ('point', 'line', 'linestrip')
@@ -48,8 +51,8 @@ def load_labelme(path: str | Path) -> dict:
 def _points(shape: dict, source: Path) -> np.ndarray:
     pts = np.asarray(shape.get('points', []), float)
     if pts.ndim != 2 or pts.shape[1] != 2:
-        raise DataError(f'{source}: shape {shape.get("label")!r} has malformed '
-                        'points; redraw it')
+        raise DataError(f'{source}: shape {shape.get("label")!r} has '
+                        'malformed points; redraw it')
     return np.round(pts).astype(np.int32)
 
 
@@ -90,11 +93,22 @@ def find_image(json_path: Path, data: dict, images_dir: Path | None
                ) -> Path | None:
     """The photo of a LabelMe file: ``images_dir/<imagePath name>`` if given,
     else ``imagePath`` relative to the JSON; ``None`` if it does not exist."""
-    name = str(data.get('imagePath') or json_path.with_suffix(IMAGE_SUFFIX).name)
+    name = str(data.get('imagePath')
+               or json_path.with_suffix(IMAGE_SUFFIX).name)
     name = name.replace('\\', '/')
     candidate = (images_dir / Path(name).name if images_dir is not None
                  else json_path.parent / name)
     return candidate if candidate.is_file() else None
+
+
+def embedded_image(data: dict, source: Path):
+    """Decode LabelMe's base64 ``imageData`` to BGR ``uint8 (H, W, 3)``."""
+    try:
+        raw = base64.b64decode(data['imageData'], validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise DataError(f'{source}: imageData is not valid base64; re-save '
+                        'the file in LabelMe') from None
+    return decode_image(raw, f'{source} imageData')
 
 
 def convert_labelme_dir(src: str | Path, out: str | Path, split: str = 'train',
@@ -106,7 +120,8 @@ def convert_labelme_dir(src: str | Path, out: str | Path, split: str = 'train',
 
     Writes ``out/<labels_dir>/<split>/<stem>.png`` and, unless
     ``masks_only``, the photo as ``out/img/<split>/<stem>.jpg`` (see
-    :func:`.masks.copy_as_rgb_jpeg`). The stem is the JSON's. Existing
+    :func:`.masks.copy_as_rgb_jpeg`; when the file is not found, the photo
+    embedded in the JSON's ``imageData`` is used). The stem is the JSON's. Existing
     output files are refused unless ``overwrite``; a missing photo or one
     whose size differs from the JSON's is a :class:`DataError`.
     """
@@ -121,7 +136,7 @@ def convert_labelme_dir(src: str | Path, out: str | Path, split: str = 'train',
         photo = None
         if not masks_only:
             photo = find_image(path, data, images)
-            if photo is None:
+            if photo is None and not data.get('imageData'):
                 raise DataError(f'{path}: photo {data.get("imagePath")!r} not '
                                 'found; pass --images DIR or --masks-only')
         jobs.append((path, data, photo))
@@ -131,13 +146,18 @@ def convert_labelme_dir(src: str | Path, out: str | Path, split: str = 'train',
     refuse_existing_files(targets, overwrite)
     for path, data, photo in track(jobs, 'LabelMe'):
         mask = shapes_to_mask(data, path)
-        if photo is not None:
+        if not masks_only:
             dst = image_path(out, split, path.stem)
-            h, w = copy_as_rgb_jpeg(photo, dst)
+            if photo is not None:
+                h, w = copy_as_rgb_jpeg(photo, dst)
+            else:
+                img = embedded_image(data, path)
+                h, w = img.shape[:2]
+                write_image(dst, img)
             if (h, w) != mask.shape:
                 dst.unlink()
-                raise DataError(f'{photo}: photo is {w}x{h} but {path.name} '
-                                f'says {mask.shape[1]}x{mask.shape[0]}; wrong '
-                                'photo?')
+                raise DataError(f'{photo or path}: photo is {w}x{h} but '
+                                f'{path.name} says {mask.shape[1]}x'
+                                f'{mask.shape[0]}; wrong photo?')
         write_mask(mask_path(out, split, path.stem, labels_dir), mask)
     return len(jobs)

@@ -3,7 +3,7 @@
 ::
 
     DATA_ROOT/img/<split>/<stem>.jpg
-    DATA_ROOT/<labels_dir>/<split>/<stem>.png     # labels_dir: labels, labels_fixed, ...
+    DATA_ROOT/<labels_dir>/<split>/<stem>.png   # labels, labels_fixed, ...
 
 Splits are ``train``, ``val`` and ``test`` (any may be absent).
 """
@@ -57,8 +57,8 @@ def present_splits(root: Path, labels_dir: str = DEFAULT_LABELS_DIR
                    ) -> list[str]:
     """Splits (in :data:`SPLITS` order) with an image or a mask folder."""
     root = Path(root)
-    return [s for s in SPLITS
-            if (root / IMG_DIR / s).is_dir() or (root / labels_dir / s).is_dir()]
+    return [s for s in SPLITS if (root / IMG_DIR / s).is_dir()
+            or (root / labels_dir / s).is_dir()]
 
 
 def _files(folder: Path, suffix: str) -> dict[str, Path]:
@@ -96,7 +96,8 @@ def list_pairs(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
         masks = _files(root / labels_dir / split, MASK_SUFFIX)
         for stem in sorted(images.keys() | masks.keys()):
             if stem in images and stem in masks:
-                listing.pairs.append(Pair(split, stem, images[stem], masks[stem]))
+                listing.pairs.append(Pair(split, stem, images[stem],
+                                          masks[stem]))
             elif stem in images:
                 listing.images_without_mask.append(images[stem])
             else:
@@ -106,8 +107,8 @@ def list_pairs(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
             p = listing.images_without_mask[0]
             raise DataError(f'{p}: image has no mask {labels_dir}/'
                             f'{p.parent.name}/{p.stem}{MASK_SUFFIX} '
-                            f'({len(listing.images_without_mask)} such images);'
-                            ' add the masks or remove the images')
+                            f'({len(listing.images_without_mask)} such '
+                            'images); add the masks or remove the images')
         if listing.masks_without_image:
             p = listing.masks_without_image[0]
             raise DataError(f'{p}: mask has no image {IMG_DIR}/'
@@ -126,7 +127,7 @@ def _is_empty_dir(path: Path) -> bool:
 
 def prepare_output(root: str | Path, subdirs: list[str],
                    overwrite: bool) -> Path:
-    """Make ``root`` ready to receive ``root/<subdir>`` for each of ``subdirs``.
+    """Get ``root`` ready for ``root/<d>`` for each ``d`` in ``subdirs``.
 
     An existing non-empty ``root/<subdir>`` raises :class:`DataError` unless
     ``overwrite``, in which case it is removed first (a symlink is unlinked,
@@ -149,10 +150,10 @@ def prepare_output(root: str | Path, subdirs: list[str],
 
 
 def refuse_existing_files(paths: list[Path], overwrite: bool) -> None:
-    """Raise :class:`DataError` if any of ``paths`` exists and not ``overwrite``."""
+    """Raise :class:`DataError` if a path exists (unless ``overwrite``)."""
     if overwrite:
         return
     existing = [p for p in paths if p.exists() or p.is_symlink()]
     if existing:
-        raise DataError(f'{existing[0]} already exists ({len(existing)} output '
-                        'files do); pass --overwrite to replace them')
+        raise DataError(f'{existing[0]} already exists ({len(existing)} '
+                        'output files do); pass --overwrite to replace them')

@@ -53,7 +53,7 @@ def decode_image(data: bytes | np.ndarray, name: str | Path) -> np.ndarray:
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    """Read a photo as BGR ``uint8`` ``(H, W, 3)`` (any format OpenCV decodes)."""
+    """Read a photo (any format OpenCV decodes) as BGR ``uint8 (H, W, 3)``."""
     return decode_image(_read_bytes(Path(path)), path)
 
 

@@ -44,7 +44,8 @@ IMAGES_URL = 'https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz'
 ANNOTATIONS_URL = ('https://www.robots.ox.ac.uk/~vgg/data/pets/data/'
                    'annotations.tar.gz')
 OFFLINE_HINT = ('if offline, fetch images.tar.gz and annotations.tar.gz '
-                'elsewhere and pass --archives IMAGES.tar.gz ANNOTATIONS.tar.gz')
+                'elsewhere and pass '
+                '--archives IMAGES.tar.gz ANNOTATIONS.tar.gz')
 #: trimap value -> mask value; the pet value (1) is replaced by the species.
 TRIMAP_PET, TRIMAP_BACKGROUND, TRIMAP_BORDER = 1, 2, 3
 
@@ -151,7 +152,8 @@ def resize_square(image: np.ndarray, mask: np.ndarray, size: int
 
 def locate_archives(archives: list[str | Path] | None, download_dir: Path
                     ) -> tuple[Path, Path]:
-    """``(images.tar.gz, annotations.tar.gz)``: given (any order) or downloaded."""
+    """``(images.tar.gz, annotations.tar.gz)``, given in any order or
+    downloaded."""
     if archives:
         paths = [Path(p) for p in archives]
         for p in paths:
@@ -168,11 +170,12 @@ def locate_archives(archives: list[str | Path] | None, download_dir: Path
 
 
 def prepare_oxford(out: str | Path, archives: list[str | Path] | None = None,
-                   download_dir: str | Path = 'data/downloads', size: int = 256,
+                   download_dir: str | Path = 'data/downloads',
+                   size: int = 256,
                    val_fraction: float = 0.1, seed: int = 0,
                    labels_dir: str = DEFAULT_LABELS_DIR,
                    overwrite: bool = False) -> dict:
-    """Write the Oxford pets as ``out/img/<split>`` + ``out/<labels_dir>/<split>``.
+    """Write the pets as ``out/img/<split>`` + ``out/<labels_dir>/<split>``.
 
     Returns ``{'train': n, 'val': n, 'test': n, 'skipped': {name: reason}}``.
     """

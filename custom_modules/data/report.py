@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .check import CheckResult, Thresholds
-from .layout import prepare_output
+from .layout import refuse_existing_files
 from .masks import CLASSES
 
 
@@ -37,8 +37,9 @@ def plot_class_balance(stats: dict, path: Path) -> None:
     """Bar charts of pixel share and image share per class for each split."""
     groups = list(stats)
     fig = _figure(10, 4)
-    for i, (key, title) in enumerate([('pixel_share', 'share of pixels (%)'),
-                                      ('image_share', 'images containing (%)')]):
+    panels = [('pixel_share', 'share of pixels (%)'),
+              ('image_share', 'images containing (%)')]
+    for i, (key, title) in enumerate(panels):
         ax = fig.add_subplot(1, 2, i + 1)
         width = 0.8 / len(groups)
         for j, g in enumerate(groups):
@@ -97,8 +98,8 @@ def render_markdown(result: CheckResult, stats: dict, th: Thresholds) -> str:
             inst_p = (f"{e['instances_per_image_present']:.2f}"
                       if 'instances' in e else '')
             lines.append(f"| {g} | {s['images']} | {c} | {e['images']} "
-                         f"({_pct(e['image_share'])}) | {_pct(e['pixel_share'])}"
-                         f' | {inst} | {inst_p} |')
+                         f"({_pct(e['image_share'])}) | "
+                         f"{_pct(e['pixel_share'])} | {inst} | {inst_p} |")
     lines += ['', 'Pixel share = class pixels / pixels not 255. Instances = '
               'connected pieces (8-connectivity) of at least '
               f'{th.tiny_fraction:.2%} of the image.', '',
@@ -129,15 +130,25 @@ def render_markdown(result: CheckResult, stats: dict, th: Thresholds) -> str:
     return '\n'.join(lines)
 
 
+REPORT_FILES = ('report.md', 'stats.json', 'class_balance.png',
+                'area_hist.png')
+
+
+def report_files(report_dir: str | Path) -> list[Path]:
+    """The files :func:`write_report` writes in ``report_dir``."""
+    return [Path(report_dir) / name for name in REPORT_FILES]
+
+
 def write_report(result: CheckResult, stats: dict, report_dir: str | Path,
                  th: Thresholds = Thresholds(), overwrite: bool = False
                  ) -> Path:
     """Write the report folder (see module docstring); returns its path.
 
-    An existing non-empty ``report_dir`` is refused unless ``overwrite``.
+    Existing report files are refused unless ``overwrite``, which replaces
+    just those files (nothing else in ``report_dir`` is touched).
     """
     report_dir = Path(report_dir)
-    prepare_output(report_dir.parent, [report_dir.name], overwrite)
+    refuse_existing_files(report_files(report_dir), overwrite)
     report_dir.mkdir(parents=True, exist_ok=True)
     payload = {'check': result.to_dict(), 'stats': stats,
                'thresholds': asdict(th)}

@@ -99,6 +99,13 @@ class PetsClearMLVisBackend(BaseVisBackend):
             print_log(f'ClearML offline: {reason}; the run is kept as an '
                       'offline session', logger='current', level=30)
         Task.set_offline(self.mode == 'offline')
+        # ClearML forks its reporting subprocess (os.fork) while a thread runs
+        # `git` through subprocess for repository detection; the fork can
+        # inherit that Popen's exec-status pipe, and Task.close() then waits
+        # forever for the detection thread (seen here: a run hung at close
+        # with the thread in Popen._execute_child). Reporting from a thread
+        # in this process avoids the fork.
+        Task._report_subprocess_enabled = False
         name = self.task_name or osp.basename(
             osp.dirname(osp.abspath(self._save_dir or '.'))) or 'run'
         self._task = Task.init(

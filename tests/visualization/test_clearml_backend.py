@@ -1,0 +1,87 @@
+"""PetsClearMLVisBackend: offline fallback, chart naming, comparable hyperparameters."""
+import json
+import socket
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+
+from custom_modules.visualization import PetsClearMLVisBackend, clearml_mode
+from custom_modules.visualization.clearml_backend import _title_series
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]  # closed once the socket is
+
+
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    empty = tmp_path / 'clearml.conf'
+    empty.write_text('')
+    for var in ('CLEARML_API_ACCESS_KEY', 'CLEARML_API_SECRET_KEY',
+                'CLEARML_OFFLINE_MODE', 'CLEARML_API_HOST'):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv('CLEARML_CONFIG_FILE', str(empty))
+
+
+def test_offline_without_credentials(no_credentials):
+    mode, reason = clearml_mode()
+    assert mode == 'offline' and 'no ClearML credentials' in reason
+
+
+def test_offline_when_server_is_unreachable(no_credentials, monkeypatch):
+    port = _closed_port()
+    monkeypatch.setenv('CLEARML_API_ACCESS_KEY', 'key')
+    monkeypatch.setenv('CLEARML_API_SECRET_KEY', 'secret')
+    monkeypatch.setenv('CLEARML_API_HOST', f'http://127.0.0.1:{port}')
+    mode, reason = clearml_mode(probe_timeout=1)
+    assert mode == 'offline'
+    assert f'127.0.0.1:{port} unreachable' in reason
+
+
+def test_offline_mode_forced_by_environment(monkeypatch):
+    monkeypatch.setenv('CLEARML_OFFLINE_MODE', '1')
+    assert clearml_mode() == ('offline', 'CLEARML_OFFLINE_MODE is set')
+
+
+@pytest.mark.parametrize('tag,expected', [
+    ('train/loss', ('loss', 'train')), ('val/loss', ('loss', 'val')),
+    ('val/mJaccard', ('mJaccard', 'val')),
+    ('val/Jaccard.cat', ('Jaccard', 'cat val')), ('lr', ('lr', 'lr'))])
+def test_train_and_val_share_charts(tag, expected):
+    assert _title_series(tag) == expected
+
+
+def test_offline_session_holds_scalars_hyperparameters_and_artifacts(
+        no_credentials, tmp_path):
+    cfg = Config.fromfile('configs/pets/resnet_unet.py')
+    cfg.work_dir = str(tmp_path)
+    (tmp_path / 'resnet_unet.py').write_text(cfg.pretty_text)
+    (tmp_path / 'best_mJaccard_iter_2.pth').write_bytes(b'weights')
+    backend = PetsClearMLVisBackend(save_dir=str(tmp_path / 'vis'),
+                                    task_name='unit', tags=['t1'])
+    backend.add_config(cfg)
+    backend.add_scalars({'train/loss': 1.5, 'val/mJaccard': 40.0}, step=3)
+    backend.add_image('val_x', np.zeros((8, 8, 3), np.uint8), step=3)
+    assert backend.mode == 'offline'
+    folder = Path(backend._task.get_offline_mode_folder())
+    backend.close()
+    with zipfile.ZipFile(f'{folder}.zip') as z:
+        events = [e for line in z.read('metrics.jsonl').decode().splitlines()
+                  for e in json.loads(line)]
+        task = json.loads(z.read('task.json'))
+        names = z.namelist()
+    scalars = {(e['metric'], e['variant']): e['value'] for e in events
+               if e['type'] == 'training_stats_scalar'}
+    assert scalars == {('loss', 'train'): 1.5, ('mJaccard', 'val'): 40.0}
+    assert any(e['type'] == 'training_debug_image' for e in events)
+    params = task['hyperparams']['run']
+    assert params['model.decode_head']['value'] == 'ResNetUNetHead'
+    assert params['optimizer.lr']['value'] == '0.001'
+    artifacts = {a['key'] for a in task['execution']['artifacts']}
+    assert artifacts == {'config', 'best_checkpoint'}
+    assert any(n.endswith('best_mJaccard_iter_2.pth') for n in names)

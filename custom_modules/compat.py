@@ -1,7 +1,7 @@
 """Compatibility layer for mmseg 1.2.2 / mmengine 0.10.7 / mmcv-lite 2.1 on torch >= 2.6.
 
 Imported first by :mod:`custom_modules`; every fix here is a no-op when the
-library it patches does not need it. Three problems, three fixes:
+library it patches does not need it. Four problems, four fixes:
 
 1. **mmcv-lite has no compiled ops.** mmseg 1.2.2 imports ``point_sample``
    and ``sigmoid_focal_loss`` from ``mmcv.ops`` at module level, and
@@ -25,6 +25,15 @@ library it patches does not need it. Three problems, three fixes:
    resolve ``torchvision://NAME`` from the URL table mmengine ships
    (``mmengine/hub/torchvision_0.12.json``) and download through mmengine's
    usual cache (``$TORCH_HOME/hub/checkpoints``).
+4. **Distributed training assumes CUDA.** mmengine's ``pytorch`` and
+   ``slurm`` launchers call ``torch.cuda.set_device`` unconditionally,
+   which fails without a GPU, the configs ask for the ``nccl`` backend,
+   which needs one, and the Runner wraps the model with
+   ``device_ids=[LOCAL_RANK]``, which DDP refuses for a CPU model. Without
+   CUDA the patched initialisers skip ``set_device`` and use ``gloo``
+   instead of ``nccl``, and ``MMDistributedDataParallel`` gets
+   ``device_ids=None``, so ``torchrun ... --launcher pytorch`` also trains
+   on CPU processes. With CUDA nothing changes.
 """
 from __future__ import annotations
 
@@ -254,6 +263,54 @@ def _install_torchvision_scheme() -> None:
             _load_from_torchvision)
 
 
+# ---------------------------------------------------------------------------
+# 4. torch.distributed on CPU
+# ---------------------------------------------------------------------------
+
+
+def _cpu_capable(init):
+    """Wrap an mmengine ``_init_dist_*`` for machines without CUDA."""
+    import functools
+
+    @functools.wraps(init)
+    def wrapper(backend, *args, **kwargs):
+        if torch.cuda.is_available():
+            return init(backend, *args, **kwargs)
+        if backend == 'nccl':
+            backend = 'gloo'
+            warnings.warn('no CUDA: torch.distributed uses the gloo backend '
+                          'instead of nccl')
+        set_device = torch.cuda.set_device
+        torch.cuda.set_device = lambda device: None
+        try:
+            return init(backend, *args, **kwargs)
+        finally:
+            torch.cuda.set_device = set_device
+
+    wrapper._pets_cpu_capable = True
+    return wrapper
+
+
+def _install_cpu_distributed() -> None:
+    from mmengine.dist import utils
+    from mmengine.model import MMDistributedDataParallel
+    for name in ('_init_dist_pytorch', '_init_dist_slurm'):
+        init = getattr(utils, name, None)
+        if init is not None and not getattr(init, '_pets_cpu_capable', False):
+            setattr(utils, name, _cpu_capable(init))
+    init = MMDistributedDataParallel.__init__
+    if getattr(init, '_pets_cpu_capable', False):
+        return
+
+    def __init__(self, module, *args, **kwargs):
+        if not torch.cuda.is_available():
+            kwargs['device_ids'] = None  # a CPU model: DDP wants None
+        init(self, module, *args, **kwargs)
+
+    __init__._pets_cpu_capable = True
+    MMDistributedDataParallel.__init__ = __init__
+
+
 #: Warnings this stack always prints that say nothing to a user.
 _KNOWN_NOISE = (
     r'pkg_resources is deprecated',  # mmengine imports it (setuptools<81)
@@ -279,4 +336,5 @@ def apply() -> None:
     _install_ops_stand_in()
     _install_safe_loading()
     _install_torchvision_scheme()
+    _install_cpu_distributed()
     _applied = True

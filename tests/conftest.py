@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 REAL_PETS = REPO.parent / 'shared' / 'data' / 'pets'
 
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / 'tests'))  # `import helpers` (tool runs)
 
 
 @pytest.fixture(scope='session')
@@ -90,3 +91,17 @@ def _clearml_offline_cache(tmp_path_factory):
         os.environ.pop('CLEARML_CACHE_DIR', None)
     else:
         os.environ['CLEARML_CACHE_DIR'] = old
+
+
+@pytest.fixture(autouse=True)
+def _no_offline_mode_leak():
+    """``Task.set_offline(True)`` exports ``CLEARML_OFFLINE_MODE``; keep it
+    from turning later tests (and the tools they start) offline."""
+    keys = ('CLEARML_OFFLINE_MODE', 'TRAINS_OFFLINE_MODE')
+    saved = {k: os.environ.get(k) for k in keys}
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

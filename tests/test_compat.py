@@ -5,7 +5,6 @@ import sys
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 import custom_modules  # noqa: F401  (applies compat)
 from custom_modules import compat

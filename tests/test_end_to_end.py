@@ -5,27 +5,10 @@ few iterations. The synthetic run always executes; the real-data runs cover
 all three model families on a handful of ``../shared/data/pets`` images.
 """
 import json
-import os
-import socket
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def run_tool(tool, *args, env=None, check=True):
-    proc = subprocess.run(
-        [sys.executable, str(REPO / 'tools' / tool), *map(str, args)],
-        cwd=REPO, capture_output=True, text=True, timeout=900,
-        env={**os.environ, **(env or {})})
-    if check and proc.returncode != 0:
-        raise AssertionError(f'{tool} failed ({proc.returncode}):\n'
-                             f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
-    return proc
+from helpers import closed_port, run_tool, tiny_cfg_options
 
 
 def offline_scalars(output: str) -> dict:
@@ -42,24 +25,6 @@ def offline_scalars(output: str) -> dict:
         if e['type'] == 'training_stats_scalar':
             out.setdefault((e['metric'], e['variant']), []).append(e['value'])
     return out
-
-
-def tiny_cfg_options(iters):
-    """A few iterations, no worker processes, checkpoint and val at the end."""
-    options = [f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-               f'default_hooks.checkpoint.interval={iters}',
-               'train_dataloader.batch_size=2', 'param_scheduler.0.end=1',
-               'default_hooks.logger.interval=1']
-    for loader in ('train', 'val', 'test'):
-        options += [f'{loader}_dataloader.num_workers=0',
-                    f'{loader}_dataloader.persistent_workers=False']
-    return options
-
-
-def _closed_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def train_and_test(config, data_root, work_dir, iters, cfg=(), env=None):
@@ -90,7 +55,7 @@ def test_train_and_test_on_synthetic_data_with_clearml_down(tiny_pets,
     conf.write_text(
         'api { api_server: "http://127.0.0.1:%d"\n'
         'credentials { access_key: "k", secret_key: "s" } }\n'
-        % _closed_port())
+        % closed_port())
     work = tmp_path / 'run'
     output, results = train_and_test(
         'configs/pets/resnet18_unet.py', tiny_pets, work, iters=3,

@@ -13,6 +13,12 @@ vis_backends = [
 visualizer = dict(
     type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer',
     alpha=0.5)
+# Learning curves: train mJaccard/mDice from the training batches, and at the
+# end of training curves.png + run_summary.json in the work dir.
+custom_hooks = [
+    dict(type='TrainMetricsHook'),
+    dict(type='CurvesHook'),
+]
 log_processor = dict(by_epoch=False, log_with_hierarchy=True)
 log_level = 'INFO'
 load_from = None

@@ -25,9 +25,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..datasets.file_checks import inspect_pair
 from .errors import DataError
 from .layout import DEFAULT_LABELS_DIR, list_pairs
-from .masks import CLASSES, IGNORE_INDEX, invalid_values, read_image, read_mask
+from .masks import CLASSES, VALID_VALUES
 from .progress import track
 
 
@@ -177,7 +178,9 @@ def check_dataset(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
     Raises :class:`DataError` only when there is nothing to check (no root,
     no split folders); every problem with individual files is collected in
     ``CheckResult.errors`` so that all offending files are named at once.
-    Masks with hard errors are left out of ``records`` (and statistics).
+    Pairs with hard errors (the same verdict as the training pre-flight
+    check, :func:`~custom_modules.datasets.file_checks.inspect_pair`) are
+    left out of ``records`` (and statistics).
     With ``analyse=False`` only the hard checks run (no records/findings).
     """
     listing = list_pairs(root, labels_dir, splits, strict=False)
@@ -195,28 +198,12 @@ def check_dataset(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
     findings: list[Issue] = []
     records: list[MaskRecord] = []
     for pair in track(listing.pairs, f'checking {labels_dir}'):
-        image = mask = None
-        try:
-            image = read_image(pair.image)
-        except DataError as exc:
-            errors.append(Issue(str(pair.image), 'unreadable_image', str(exc)))
-        try:
-            mask = read_mask(pair.mask)
-        except DataError as exc:
-            errors.append(Issue(str(pair.mask), 'unreadable_mask', str(exc)))
-        if mask is None:
-            continue
-        bad = invalid_values(mask)
-        if bad:
-            errors.append(Issue(str(pair.mask), 'bad_values',
-                                f'values {bad[:10]} are not classes '
-                                f'0..{len(CLASSES) - 1} or {IGNORE_INDEX}'))
-        if image is not None and image.shape[:2] != mask.shape:
-            errors.append(Issue(str(pair.mask), 'size_mismatch',
-                                f'mask {mask.shape[1]}x{mask.shape[0]} vs '
-                                f'image {image.shape[1]}x{image.shape[0]} '
-                                '(WxH)'))
-        elif not bad and analyse:
+        # the same verdict as the training pre-flight check (PetsDataset)
+        problem, mask = inspect_pair(str(pair.image), str(pair.mask),
+                                     VALID_VALUES)
+        if problem:
+            errors.append(Issue(problem.path, problem.kind, problem.detail))
+        elif analyse:
             record, found = analyse_mask(mask, str(pair.mask), pair.split,
                                          pair.stem, thresholds)
             records.append(record)

@@ -112,12 +112,6 @@ def _write(path: str | Path, array: np.ndarray, ext: str,
     os.replace(tmp, path)  # never leave a half-written file behind
 
 
-def invalid_values(mask: np.ndarray) -> list[int]:
-    """Sorted pixel values in ``mask`` that are not in :data:`VALID_VALUES`."""
-    present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256))
-    return [int(v) for v in present if int(v) not in VALID_VALUES]
-
-
 def class_value(label: str, source: str | Path, *,
                 allow_background: bool = True) -> int:
     """Map an annotation-tool label to a mask value.

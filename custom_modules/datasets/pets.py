@@ -8,6 +8,8 @@ from typing import List, Sequence
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .file_checks import check_pairs
+
 #: Class names in label order (mask values 0, 1, 2; 255 is ignored).
 PETS_CLASSES = ('background', 'cat', 'dog')
 #: RGB colour per class, used by overlays and the visualizer.
@@ -37,11 +39,15 @@ class PetsDataset(BaseSegDataset):
         labels: the mask folder, e.g. 'labels' (course masks) or
             'labels_fixed' (re-annotated), so it can be switched from a
             config or ``--cfg-options``.
+        check_files: decode every pair once before the run starts (see
+            :mod:`.file_checks`); ``False`` skips it for very large sets.
         **kwargs: passed to :class:`mmseg.datasets.BaseSegDataset`
             (``pipeline``, ``indices``, ``serialize_data``...).
 
-    Every image must have a mask and every mask an image; otherwise a
-    :class:`DatasetError` names the first offending file.
+    Every image must have a mask and every mask an image, and (with
+    ``check_files``) every pair must be readable, complete, of equal size,
+    with mask values that are classes or ``ignore_index``; otherwise a
+    :class:`DatasetError` names the first offending file and the fix.
     """
 
     METAINFO = dict(classes=PETS_CLASSES, palette=PETS_PALETTE)
@@ -51,9 +57,11 @@ class PetsDataset(BaseSegDataset):
                  labels: str = 'labels',
                  img_suffix: str = '.jpg',
                  seg_map_suffix: str = '.png',
+                 check_files: bool = True,
                  **kwargs) -> None:
         self.split = split
         self.labels = labels
+        self.check_files = check_files
         kwargs.setdefault('data_prefix', dict(
             img_path=f'img/{split}', seg_map_path=f'{labels}/{split}'))
         super().__init__(
@@ -64,8 +72,8 @@ class PetsDataset(BaseSegDataset):
         ann_dir = self.data_prefix.get('seg_map_path')
         if not osp.isdir(img_dir):
             raise DatasetError(
-                f'{img_dir}: image folder not found; set the data root with '
-                "--cfg-options data_root=PATH (layout: img/<split>/*.jpg)")
+                f'{img_dir}: image folder not found; pass the dataset folder '
+                'with --data-root PATH (layout: img/<split>/*.jpg)')
         images = _stems(img_dir, self.img_suffix)
         if not images:
             raise DatasetError(
@@ -88,6 +96,10 @@ class PetsDataset(BaseSegDataset):
                         f'{osp.join(ann_dir, masks[stem])}: mask has no '
                         f'image {stem}{self.img_suffix} in {img_dir}; add it '
                         'or remove the mask')
+        if ann_dir is not None and self.check_files:
+            self._check_files([(osp.join(img_dir, images[stem]),
+                                osp.join(ann_dir, masks[stem]))
+                               for stem in images])
         return [
             dict(img_path=osp.join(img_dir, name),
                  seg_map_path=(osp.join(ann_dir, stem + self.seg_map_suffix)
@@ -97,6 +109,23 @@ class PetsDataset(BaseSegDataset):
                  seg_fields=[])
             for stem, name in images.items()
         ]
+
+    def _valid_mask_values(self) -> List[int]:
+        n = len(self.metainfo['classes'])
+        if self.reduce_zero_label:  # 0 becomes ignore, 1..n become 0..n-1
+            n += 1
+        return sorted(set(range(n)) | {self.ignore_index})
+
+    def _check_files(self, pairs: List[tuple]) -> None:
+        if self.label_map is not None:  # class subset: ids are remapped
+            return
+        problems = check_pairs(pairs, self._valid_mask_values())
+        if problems:
+            more = (f' (and {len(problems) - 1} more; `python '
+                    f'tools/check_dataset.py {self.data_root} --labels-dir '
+                    f'{self.labels}` lists them all)'
+                    if len(problems) > 1 else '')
+            raise DatasetError(problems[0] + more)
 
     @property
     def image_stems(self) -> Sequence[str]:

@@ -15,6 +15,8 @@ from mmseg.registry import HOOKS
 
 from ..evaluation.jaccard_metric import format_class_table, scores_from_areas
 from ..workflow.overlay import comparison_row, overlay, write_rgb
+from ..workflow.worst import rank_images, read_rgb, row_title, worst_grid
+from .learning_curves import clearml_backend
 
 
 def _stem(path: str) -> str:
@@ -32,17 +34,31 @@ class TestOutputsHook(Hook):
             Jaccard.
         out_dir: predicted masks as PNG (uint8 class ids), one per image.
         show_dir: image | ground truth | prediction | errors PNG per image.
+        worst: rank images by their Jaccard and picture the ``worst``
+            lowest: one grid PNG (image | ground truth | prediction |
+            errors, worst first) at ``worst_png`` and every image's scores,
+            worst first with a rank, at ``worst_csv``; the grid is logged to
+            the visualizer (ClearML) too. 0 turns it off.
+        worst_png, worst_csv: where those go (default: beside
+            ``results_file``, ``worst.png`` / ``worst.csv``).
     """
 
     priority = 'NORMAL'
 
     def __init__(self, results_file: str, per_image_csv: Optional[str] = None,
                  out_dir: Optional[str] = None,
-                 show_dir: Optional[str] = None) -> None:
+                 show_dir: Optional[str] = None, worst: int = 0,
+                 worst_png: Optional[str] = None,
+                 worst_csv: Optional[str] = None) -> None:
         self.results_file = results_file
         self.per_image_csv = per_image_csv
         self.out_dir = out_dir
         self.show_dir = show_dir
+        self.worst = worst
+        folder = osp.dirname(osp.abspath(results_file))
+        self.worst_png = worst_png or osp.join(folder, 'worst.png')
+        self.worst_csv = worst_csv or osp.join(folder, 'worst.csv')
+        self._masks: dict = {}  # img_path -> (pred PNG bytes, gt PNG bytes)
 
     def before_test(self, runner) -> None:
         for folder in (self.out_dir, self.show_dir):
@@ -51,12 +67,18 @@ class TestOutputsHook(Hook):
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None,
                         outputs: Sequence = ()) -> None:
-        if not (self.out_dir or self.show_dir):
+        if not (self.out_dir or self.show_dir or self.worst):
             return
         for sample in outputs:
             pred = sample.pred_sem_seg.data.squeeze(0).cpu().numpy()\
                 .astype(np.uint8)
             stem = _stem(sample.img_path)
+            if self.worst and 'gt_sem_seg' in sample:
+                gt = sample.gt_sem_seg.data.squeeze(0).cpu().numpy()\
+                    .astype(np.uint8)
+                self._masks[sample.img_path] = (
+                    cv2.imencode('.png', pred)[1].tobytes(),
+                    cv2.imencode('.png', gt)[1].tobytes())
             if self.out_dir:
                 cv2.imwrite(osp.join(self.out_dir, f'{stem}.png'), pred)
             if self.show_dir:
@@ -81,6 +103,40 @@ class TestOutputsHook(Hook):
         per_image = self.per_image(runner)
         if self.per_image_csv and per_image:
             write_per_image_csv(self.per_image_csv, per_image, classes)
+        if self.worst and per_image:
+            self.write_worst(runner, per_image, classes)
+        self._masks = {}
+
+    def write_worst(self, runner, per_image: list,
+                    classes: Sequence[str]) -> None:
+        """Ranked CSV of every image and the grid of the ``worst`` lowest."""
+        ranked = rank_images(per_image)
+        write_per_image_csv(self.worst_csv, ranked, classes, rank=True)
+        rows = []
+        for rec in ranked[:self.worst]:
+            if rec['img_path'] not in self._masks:
+                continue
+            pred, gt = (cv2.imdecode(np.frombuffer(b, np.uint8),
+                                     cv2.IMREAD_UNCHANGED)
+                        for b in self._masks[rec['img_path']])
+            rows.append((read_rgb(rec['img_path']), gt, pred,
+                         row_title(rec)))
+        if rows:
+            grid = worst_grid(rows)
+            write_rgb(self.worst_png, grid)
+            runner.visualizer.add_image(
+                osp.splitext(osp.basename(self.worst_png))[0], grid,
+                step=runner.iter)
+            print_log(f'worst {len(rows)}: {self.worst_png} (scores of '
+                      f'every image, worst first: {self.worst_csv})\n' +
+                      '\n'.join(f'  {row_title(r)}'
+                                 for r in ranked[:len(rows)]),
+                      logger='current')
+        backend = clearml_backend(runner)
+        if backend is not None:
+            for path in (self.worst_png, self.worst_csv):
+                if osp.isfile(path):
+                    backend.upload_file(osp.basename(path), path)
 
     @staticmethod
     def per_image(runner) -> list:
@@ -92,13 +148,16 @@ class TestOutputsHook(Hook):
 
 
 def write_per_image_csv(path: str, per_image: list,
-                        classes: Sequence[str]) -> None:
-    """One row per image: img_path, jaccard, Jaccard.<class>... (in [0, 1])."""
+                        classes: Sequence[str], rank: bool = False) -> None:
+    """One row per image, in the given order: img_path, jaccard,
+    Jaccard.<class>... (in [0, 1]); with ``rank``, a first column ``rank``
+    (1, 2, ...)."""
     with open(path, 'w', newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(['img_path', 'jaccard'] +
+        writer.writerow((['rank'] if rank else []) + ['img_path', 'jaccard'] +
                         [f'Jaccard.{c}' for c in classes])
-        for rec in per_image:
+        for i, rec in enumerate(per_image, 1):
             jac = scores_from_areas(rec['areas'])['Jaccard']
-            writer.writerow([rec['img_path'], f'{rec["jaccard"]:.4f}'] +
+            writer.writerow(([i] if rank else []) +
+                            [rec['img_path'], f'{rec["jaccard"]:.4f}'] +
                             ['' if np.isnan(v) else f'{v:.4f}' for v in jac])

@@ -1,9 +1,11 @@
 """ClearML logging that never takes a run down and falls back to offline mode."""
 from __future__ import annotations
 
+import base64
 import glob
 import os
 import os.path as osp
+import urllib.error
 import urllib.request
 import warnings
 from typing import Optional, Sequence, Tuple
@@ -22,8 +24,9 @@ def clearml_mode(probe_timeout: float = 3.0) -> Tuple[str, str]:
 
     Returns ``(mode, reason)``. Offline when ``CLEARML_OFFLINE_MODE`` is set,
     when no credentials are configured (``clearml.conf`` or
-    ``CLEARML_API_ACCESS_KEY``/``CLEARML_API_SECRET_KEY``), or when the API
-    server does not answer ``/debug.ping`` within ``probe_timeout`` seconds.
+    ``CLEARML_API_ACCESS_KEY``/``CLEARML_API_SECRET_KEY``), when the API
+    server does not answer ``/debug.ping`` within ``probe_timeout`` seconds,
+    or when it refuses the credentials (``auth.login``, as the SDK logs in).
     """
     from clearml.backend_api.session.defs import ENV_ACCESS_KEY, ENV_SECRET_KEY
     from clearml.backend_api import Session
@@ -43,7 +46,29 @@ def clearml_mode(probe_timeout: float = 3.0) -> Tuple[str, str]:
         urllib.request.urlopen(f'{host}/debug.ping', timeout=probe_timeout)
     except Exception as err:  # any network failure means offline
         return 'offline', f'ClearML server {host} unreachable ({err})'
+    basic = base64.b64encode(f'{key}:{secret}'.encode()).decode()
+    login = urllib.request.Request(f'{host}/auth.login',
+                                   headers={'Authorization': f'Basic {basic}'})
+    try:
+        urllib.request.urlopen(login, timeout=probe_timeout)
+    except urllib.error.HTTPError as err:
+        if err.code in (401, 403):
+            return 'offline', (f'ClearML server {host} refused the '
+                               f'credentials (HTTP {err.code}); check the '
+                               'keys in clearml.conf or CLEARML_API_ACCESS_KEY'
+                               '/CLEARML_API_SECRET_KEY')
+        return 'offline', (f'ClearML server {host} failed to log in '
+                           f'(HTTP {err.code})')
+    except Exception as err:  # noqa: BLE001 - as unreachable
+        return 'offline', f'ClearML server {host} unreachable ({err})'
     return 'online', host
+
+
+class _Null:
+    """Stands in for the ClearML task/logger once ClearML is off."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
 
 
 def _title_series(tag: str) -> Tuple[str, str]:
@@ -93,11 +118,33 @@ class PetsClearMLVisBackend(BaseVisBackend):
         self._cfg: Optional[Config] = None
 
     def _init_env(self) -> None:
-        from clearml import Task
         self.mode, reason = clearml_mode()
         if self.mode == 'offline':
             print_log(f'ClearML offline: {reason}; the run is kept as an '
                       'offline session', logger='current', level=30)
+        try:
+            self._start_task()
+        except Exception as err:  # noqa: BLE001 - never stop the run
+            if self.mode == 'offline':
+                return self._give_up(f'offline session failed ({err})')
+            print_log(f'ClearML offline: starting the task on the server '
+                      f'failed ({err}); the run is kept as an offline '
+                      'session', logger='current', level=30)
+            self.mode = 'offline'
+            try:
+                self._start_task()
+            except Exception as err2:  # noqa: BLE001
+                self._give_up(f'offline session failed ({err2})')
+
+    def _give_up(self, why: str) -> None:
+        self.mode = 'disabled'
+        self._failed = True
+        self._task = self._logger = _Null()
+        warnings.warn(f'ClearML {why}; training goes on without ClearML '
+                      'logging')
+
+    def _start_task(self) -> None:
+        from clearml import Task
         Task.set_offline(self.mode == 'offline')
         # ClearML forks its reporting subprocess (os.fork) while a thread runs
         # `git` through subprocess for repository detection; the fork can
@@ -171,7 +218,12 @@ class PetsClearMLVisBackend(BaseVisBackend):
                 self.upload_file('config', path)
             for path in sorted(glob.glob(osp.join(work_dir, 'best_*.pth'))):
                 self.upload_file('best_checkpoint', path)
-        self._safely('close', self._task.close)
+        try:  # even after a failure: flush what was recorded, end the task
+            self._task.close()
+        except Exception as err:  # noqa: BLE001 - never stop the run
+            if not self._failed:
+                self._failed = True
+                warnings.warn(f'ClearML close failed ({err})')
         if self.mode == 'offline':
             folder = self._task.get_offline_mode_folder()
             print_log(

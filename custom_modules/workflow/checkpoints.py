@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import Dict
 
+import torch
 import torch.nn as nn
 from mmengine.runner.checkpoint import _load_checkpoint
 
@@ -20,7 +21,7 @@ def _listing(items, limit: int = 3) -> str:
     return ', '.join(items[:limit]) + more
 
 
-def state_dict_of(checkpoint: dict) -> Dict[str, 'torch.Tensor']:
+def state_dict_of(checkpoint: dict) -> Dict[str, torch.Tensor]:
     """The weights in an mmengine (or plain) checkpoint, 'module.' stripped."""
     state = checkpoint.get('state_dict', checkpoint)
     return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
@@ -38,6 +39,23 @@ def load_weights(model: nn.Module, filename: str,
 
     Returns:
         The whole checkpoint dict (``meta`` included).
+    """
+    checkpoint = check_weights(model, filename, map_location)
+    getattr(model, 'module', model).load_state_dict(
+        state_dict_of(checkpoint), strict=True)
+    return checkpoint
+
+
+def check_weights(model: nn.Module, filename: str,
+                  map_location: str = 'cpu') -> dict:
+    """What :func:`load_weights` checks, without changing ``model``.
+
+    For a checkpoint that mmengine itself loads later (``--resume``,
+    ``load_from``): its loader is not strict and would start a run from
+    partly loaded weights with only a warning.
+
+    Returns:
+        The whole checkpoint dict.
     """
     checkpoint = _load_checkpoint(filename, map_location=map_location)
     state = state_dict_of(checkpoint)
@@ -61,5 +79,4 @@ def load_weights(model: nn.Module, filename: str,
         raise CheckpointMismatchError(
             f'{filename}: does not fit this config\'s model; '
             + '; '.join(parts) + '. Use the config it was trained with.')
-    target.load_state_dict(state, strict=True)
     return checkpoint

@@ -2,7 +2,10 @@
 
 Every tool's ``main`` runs through :func:`run_cli`: the expected failures
 (bad data, config, checkpoint, missing network) print ``error: <message>``
-and exit with code 2; ``--debug`` shows the traceback instead.
+and exit with code 2; ``--debug`` shows the traceback instead. A
+:class:`UserError` subclass may set its own ``exit_code`` and ``label``
+(a run stopped by a signal prints ``interrupted: ...`` and exits 128 + the
+signal number, as shells expect).
 """
 from __future__ import annotations
 
@@ -13,6 +16,10 @@ from typing import Callable, Sequence
 
 class UserError(Exception):
     """A failure the user can fix; its message names the file and the fix."""
+
+    #: Exit status of the tool and the word before the message.
+    exit_code = 2
+    label = 'error'
 
 
 def _expected() -> tuple:
@@ -58,6 +65,7 @@ def run_cli(main: Callable[[Sequence[str]], int],
         cause = _find_cause(err, _expected())
         if cause is None or debug:
             raise
-        print(f'error: {_message(cause)}', file=sys.stderr)
-        sys.exit(2)
+        label = getattr(cause, 'label', 'error')
+        print(f'{label}: {_message(cause)}', file=sys.stderr)
+        sys.exit(getattr(cause, 'exit_code', 2))
     sys.exit(code or 0)

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import argparse
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Sequence
 
 from mmengine.config import Config, DictAction
 
 from .checkpoints import load_weights
 from .config import load_config, set_data, use_clearml
 from .errors import UserError
-from .train import default_work_dir
+from .inference import no_pretrained_download, wrap_tta  # noqa: F401
+from .train import default_work_dir, fresh_visualizer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help='write predicted masks (class-id PNG) here')
     p.add_argument('--show-dir', metavar='DIR', help='write image | ground '
                    'truth | prediction | errors pictures here')
+    p.add_argument('--worst', type=int, metavar='N', help='rank images by '
+                   'their Jaccard; save the N worst as one grid '
+                   '(worst.png: image | ground truth | prediction | errors) '
+                   'and every image\'s scores worst first (worst.csv)')
     p.add_argument('--data-root', help='dataset folder (img/, labels/...)')
     p.add_argument('--labels', help='mask folder: labels or labels_fixed')
     p.add_argument('--split', help='split to test (config: val)')
@@ -42,15 +47,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def wrap_tta(cfg: Config) -> None:
-    """Wrap ``cfg.model`` in the config's ``tta_model`` (FlipTTA)."""
-    tta = dict(cfg.get('tta_model') or dict(type='FlipTTA'))
-    if tta.get('type') == 'SegTTAModel':  # mmseg's multi-pipeline TTA
-        tta = dict(type='FlipTTA')
-    tta['module'] = cfg.model
-    cfg.model = tta
-
-
 def prepare_config(args: argparse.Namespace) -> Config:
     if not (osp.isfile(args.checkpoint) or '://' in args.checkpoint):
         raise UserError(f'{args.checkpoint}: checkpoint not found')
@@ -62,9 +58,7 @@ def prepare_config(args: argparse.Namespace) -> Config:
     if args.split:
         cfg.test_dataloader.dataset.split = args.split
         cfg.test_dataloader.dataset.pop('data_prefix', None)
-    cfg.load_from = None  # loaded strictly by load_weights
-    cfg.model.pop('pretrained', None)
-    cfg.model.backbone.init_cfg = None  # no download before loading
+    no_pretrained_download(cfg)  # loaded strictly by load_weights
     if args.tta:
         wrap_tta(cfg)
     suffix = '_tta' if args.tta else ''
@@ -72,7 +66,10 @@ def prepare_config(args: argparse.Namespace) -> Config:
         type='TestOutputsHook',
         results_file=osp.join(cfg.work_dir, f'test_results{suffix}.json'),
         per_image_csv=osp.join(cfg.work_dir, f'per_image{suffix}.csv'),
-        out_dir=args.out, show_dir=args.show_dir)]
+        out_dir=args.out, show_dir=args.show_dir, worst=args.worst or 0,
+        worst_png=osp.join(cfg.work_dir, f'worst{suffix}.png'),
+        worst_csv=osp.join(cfg.work_dir, f'worst{suffix}.csv'))]
+    fresh_visualizer(cfg)
     name = osp.basename(osp.normpath(cfg.work_dir))
     use_clearml(cfg, not args.no_clearml, task_name=f'{name}-test{suffix}',
                 project=args.clearml_project)

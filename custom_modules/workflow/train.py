@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import os.path as osp
+import uuid
 from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
+from ..hooks.run_guards import add_run_guards
 from .config import load_config, set_data, set_pretrained, use_clearml
 from .errors import UserError
+from .safety import (check_start_checkpoint, configure_distributed,
+                     preflight, resume_checkpoint)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--clearml-project', help='ClearML project name')
     p.add_argument('--task-name', help='ClearML task name '
                    '(default: the work dir name)')
+    p.add_argument('--clearml-tags', nargs='+', default=(), metavar='TAG',
+                   help='ClearML task tags (tools/kfold.py tags its folds)')
+    p.add_argument('--overfit-batch', type=int, metavar='N',
+                   help='sanity check: train on the first N training images '
+                   'with augmentation off and validate on the same N (a '
+                   'short constant-lr schedule unless --cfg-options sets '
+                   'one); the model and loss should reach ~100%% mJaccard')
     p.add_argument('--sync-bn', action='store_true',
                    help='SyncBN across processes (with --launcher)')
     p.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -57,7 +69,8 @@ def prepare_config(args: argparse.Namespace) -> Config:
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or \
-        default_work_dir(args.config)
+        default_work_dir(args.config) + ('_overfit' if args.overfit_batch
+                                         else '')
     set_data(cfg, args.data_root, args.labels)
     set_pretrained(cfg, args.pretrained)
     randomness = dict(cfg.get('randomness', {}))
@@ -74,16 +87,101 @@ def prepare_config(args: argparse.Namespace) -> Config:
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.resume:
         cfg.resume = True
-        cfg.load_from = None if args.resume == 'auto' else args.resume
+        cfg.load_from = resume_checkpoint(cfg.work_dir) \
+            if args.resume == 'auto' else args.resume
         if args.resume != 'auto' and not osp.isfile(args.resume):
             raise UserError(f'{args.resume}: checkpoint to resume not found')
+        if cfg.load_from is None:  # e.g. a requeued job's first start
+            cfg.resume = False
+            print_log(f'--resume: no checkpoint in {cfg.work_dir}; training '
+                      'starts at iteration 0', logger='current', level=30)
     if args.sync_bn:
         cfg.sync_bn = 'torch'
+    configure_distributed(cfg, args.launcher)
+    add_run_guards(cfg)  # NaN loss and Ctrl-C/SIGTERM handling
+    if args.overfit_batch:
+        apply_overfit_batch(cfg, args.overfit_batch, args.cfg_options or {})
+    apply_early_stopping(cfg)
+    fresh_visualizer(cfg)
     use_clearml(cfg, not args.no_clearml,
                 task_name=args.task_name or osp.basename(
                     osp.normpath(cfg.work_dir)),
-                project=args.clearml_project)
+                project=args.clearml_project, tags=args.clearml_tags)
     return cfg
+
+
+def fresh_visualizer(cfg: Config) -> None:
+    """A visualizer of its own for this run, so several runs can go in one
+    process (mmengine otherwise hands an existing visualizer of the same
+    name, with the first run's save dir and backends, to the next run)."""
+    if cfg.get('visualizer'):
+        cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex[:8]}'
+
+
+def apply_early_stopping(cfg: Config) -> None:
+    """``cfg.early_stopping.enable`` -> mmengine's ``EarlyStoppingHook``.
+
+    ``early_stopping = dict(enable, monitor, rule, patience, min_delta)``
+    (configs/_base_/schedules/pets_4k.py); patience counts validations.
+    """
+    early = dict(cfg.get('early_stopping') or {})
+    if not early.pop('enable', False):
+        return
+    if any(h.get('type') == 'EarlyStoppingHook'
+           for h in cfg.get('custom_hooks', [])):
+        return
+    early.setdefault('monitor', 'mJaccard')
+    early.setdefault('rule', 'greater')
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+        dict(type='EarlyStoppingHook', **early)]
+
+
+def overfit_pipeline(pipeline: Sequence[dict]) -> list:
+    """A test pipeline that also resizes the masks (labels loaded first)."""
+    first = [t for t in pipeline if t['type'] == 'LoadImageFromFile']
+    labels = [t for t in pipeline if t['type'] == 'LoadAnnotations'] or \
+        [dict(type='LoadAnnotations')]
+    rest = [t for t in pipeline
+            if t['type'] not in ('LoadImageFromFile', 'LoadAnnotations')]
+    return [copy.deepcopy(t) for t in first + labels + rest]
+
+
+#: The --overfit-batch schedule, applied where --cfg-options does not set it.
+OVERFIT_SCHEDULE = {'train_cfg.max_iters': 150, 'train_cfg.val_interval': 25,
+                    'default_hooks.checkpoint.interval': 150}
+
+
+def apply_overfit_batch(cfg: Config, n: int, options: dict) -> None:
+    """Train and validate on the same first ``n`` training images.
+
+    Augmentation off (the val pipeline, masks resized with the image), one
+    batch of all ``n`` images loaded in the main process, a short constant
+    learning rate
+    (:data:`OVERFIT_SCHEDULE`, no warm-up); keys given in ``options``
+    (``--cfg-options``) are left as the user set them.
+    """
+    if n < 1:
+        raise UserError(f'--overfit-batch {n}: give a number of images >= 1')
+    given = set(options)
+    train = cfg.train_dataloader
+    train.dataset.indices = n
+    train.dataset.pipeline = overfit_pipeline(
+        cfg.val_dataloader.dataset.pipeline)
+    if 'train_dataloader.batch_size' not in given:
+        train.batch_size = n
+    val_dataset = copy.deepcopy(train.dataset)
+    val_dataset.pipeline = copy.deepcopy(cfg.val_dataloader.dataset.pipeline)
+    cfg.val_dataloader.dataset = val_dataset
+    for name in ('train_dataloader', 'val_dataloader'):
+        if f'{name}.num_workers' not in given:  # N images: no worker pool
+            cfg[name].num_workers = 0
+            cfg[name].persistent_workers = False
+    for key, value in OVERFIT_SCHEDULE.items():
+        if key not in given:
+            cfg.merge_from_dict({key: value})
+    if not any(k.startswith('param_scheduler') for k in given):
+        cfg.param_scheduler = []
+    cfg.early_stopping = dict(cfg.get('early_stopping') or {}, enable=False)
 
 
 def describe_device() -> str:
@@ -108,10 +206,31 @@ def report_best(runner) -> Optional[dict]:
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     cfg = prepare_config(args)
+    preflight(cfg)  # data errors before the work dir and ClearML task exist
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
+    check_start_checkpoint(runner)
     print_log(f'device: {describe_device()}; work dir: {cfg.work_dir}',
               logger='current')
     runner.train()
     report_best(runner)
+    if args.overfit_batch:
+        report_overfit(runner)
     return 0
+
+
+def report_overfit(runner) -> Optional[dict]:
+    """Print the last validation's metrics on the overfit images."""
+    records = []
+    for metric in runner.val_evaluator.metrics:
+        records = getattr(metric, 'per_image', None) or records
+    scores = {k: v for k, v in runner.message_hub.log_scalars.items()
+              if k.startswith('val/m')}
+    miou = scores.get('val/mJaccard')
+    value = miou.current() if miou is not None else float('nan')
+    lines = [f'overfit-batch: {len(records)} training images after '
+             f'{runner.iter} iterations: mJaccard {value:.2f}']
+    lines += [f'  {osp.basename(r["img_path"])}: Jaccard {r["jaccard"]:.3f}'
+              for r in records]
+    print_log('\n'.join(lines), logger='current')
+    return dict(mJaccard=value, per_image=records)

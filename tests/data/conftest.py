@@ -1,8 +1,6 @@
 """Fixtures for the data-tooling tests.
 
-``real_pets_root``: the read-only real data at ``<repo>/../shared/data/pets``.
-When it is absent the test is skipped, unless ``PETS_REQUIRE_REAL_DATA=1``,
-in which case it fails (CI must not silently skip real-data checks).
+``real_pets_root`` comes from ``tests/conftest.py``.
 
 ``make_dataset``: writes a small synthetic dataset (disks of cat/dog on
 noise photos) in the configs' layout and returns its root.
@@ -17,7 +15,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import tarfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,22 +22,6 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
-
-REPO = Path(__file__).resolve().parents[2]
-REAL_PETS = REPO / '..' / 'shared' / 'data' / 'pets'
-
-
-@pytest.fixture(scope='session')
-def real_pets_root() -> Path:
-    """Path of the real pets data, or skip/fail when it is missing."""
-    root = REAL_PETS.resolve()
-    if not (root / 'img').is_dir():
-        msg = f'real pets data not found at {root}'
-        if os.environ.get('PETS_REQUIRE_REAL_DATA') == '1':
-            pytest.fail(msg + ' (PETS_REQUIRE_REAL_DATA=1)')
-        pytest.skip(msg)
-    return root
-
 
 def disk_mask(size: int = 64, disks=((1, (20, 20), 10),)) -> np.ndarray:
     """``uint8 (size, size)`` mask of filled disks ``(value, (x, y), r)``."""

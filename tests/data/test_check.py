@@ -33,8 +33,8 @@ def test_hard_errors_name_each_file(make_dataset, synth):
                    ('unreadable_image', 'broken.jpg'),
                    ('unreadable_mask', 'rgbmask.png')]
     assert not result.ok
-    # broken.jpg has a valid mask: it still counts in the statistics
-    assert sorted(r.stem for r in result.records) == ['broken', 'train_000']
+    # a pair with a hard error (broken.jpg's, too) is left out of the stats
+    assert sorted(r.stem for r in result.records) == ['train_000']
 
 
 def test_soft_findings(make_dataset, synth):

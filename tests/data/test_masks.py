@@ -7,7 +7,7 @@ import pytest
 
 from custom_modules.data.errors import DataError
 from custom_modules.data.masks import (class_value, copy_as_rgb_jpeg,
-                                       invalid_values, jpeg_components,
+                                       jpeg_components,
                                        read_image, read_mask, write_mask)
 
 
@@ -41,12 +41,6 @@ def test_read_image_gives_three_channels_for_gray(tmp_path):
     cv2.imwrite(str(tmp_path / 'g.jpg'), np.full((5, 7), 100, np.uint8))
     img = read_image(tmp_path / 'g.jpg')
     assert img.shape == (5, 7, 3) and img.dtype == np.uint8
-
-
-def test_invalid_values():
-    mask = np.array([[0, 1, 2, 255, 3, 7]], np.uint8)
-    assert invalid_values(mask) == [3, 7]
-    assert invalid_values(np.array([[0, 255]], np.uint8)) == []
 
 
 def test_class_value_maps_names_and_rejects_unknown():

@@ -11,7 +11,9 @@ param_scheduler = [
          end=4000),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=4000, val_interval=250)
-val_cfg = dict(type='ValLoop')
+# ValLossLoop: ValLoop that also logs the training loss on the val images
+# (val/loss beside train/loss).
+val_cfg = dict(type='ValLossLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
@@ -21,3 +23,9 @@ default_hooks = dict(
                     max_keep_ckpts=2, save_best='mJaccard', rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook', draw=True, interval=10))
+# Early stopping on val mJaccard, off by default. `patience` counts
+# validations without an improvement of at least `min_delta` (mJaccard
+# points); tools/train.py turns this into mmengine's EarlyStoppingHook.
+# Enable: --cfg-options early_stopping.enable=True early_stopping.patience=4
+early_stopping = dict(enable=False, monitor='mJaccard', rule='greater',
+                      patience=5, min_delta=0.1)

@@ -1,0 +1,187 @@
+"""Training curves: running train mJaccard/mDice, end-of-training plots."""
+from __future__ import annotations
+
+import json
+import os.path as osp
+import time
+import warnings
+from typing import Optional
+
+import numpy as np
+import torch
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmseg.models.utils import resize
+from mmseg.registry import HOOKS
+
+from ..evaluation.jaccard_metric import class_areas, scores_from_areas
+from ..workflow.curves import best_step, plot_curves, read_scalars, values_at
+
+
+def _unwrap(model):
+    return model.module if is_model_wrapper(model) else model
+
+
+def clearml_backend(runner):
+    """The run's ClearML backend, or None when ClearML is off."""
+    try:
+        return runner.visualizer.get_backend('PetsClearMLVisBackend')
+    except Exception:  # no visualizer / no such backend
+        return None
+
+
+@HOOKS.register_module()
+class TrainMetricsHook(Hook):
+    """Log ``train/mJaccard`` and ``train/mDice`` from the training batches.
+
+    The decode head's ``loss_by_feat`` sees every training batch's logits
+    and (padded) labels; this hook records their per-class areas (the same
+    :func:`class_areas` the validation metric uses) and every ``interval``
+    iterations writes the mJaccard/mDice over the batches since the last
+    write (in percent, classes absent from both ignored). The numbers are on
+    augmented crops in train mode, so they trail and sit apart from the val
+    curve: the gap is the overfitting signal.
+
+    Args:
+        interval: iterations per point; None (default) uses the training
+            loop's ``val_interval``, so every val point has a train point.
+    """
+
+    priority = 'NORMAL'
+
+    def __init__(self, interval: Optional[int] = None) -> None:
+        self.interval = interval
+        self._areas: Optional[np.ndarray] = None
+        self._head = None
+
+    def before_train(self, runner) -> None:
+        head = getattr(_unwrap(runner.model), 'decode_head', None)
+        if head is None or not hasattr(head, 'loss_by_feat'):
+            print_log('TrainMetricsHook: the model has no decode head; no '
+                      'train mJaccard', logger='current', level=30)
+            return
+        if self.interval is None:
+            loop = runner.train_loop
+            self.interval = int(getattr(loop, 'val_interval', 50) or 50)
+            if type(loop).__name__ == 'EpochBasedTrainLoop':  # epochs -> iters
+                self.interval *= len(runner.train_dataloader)
+        original = head.loss_by_feat
+
+        def loss_by_feat(seg_logits, batch_data_samples, *args, **kwargs):
+            self._record(head, seg_logits, batch_data_samples)
+            return original(seg_logits, batch_data_samples, *args, **kwargs)
+
+        head.loss_by_feat = loss_by_feat
+        self._head = head
+
+    @torch.no_grad()
+    def _record(self, head, seg_logits, samples) -> None:
+        labels = torch.stack([s.gt_sem_seg.data for s in samples]).squeeze(1)
+        logits = resize(seg_logits.detach(), size=labels.shape[-2:],
+                        mode='bilinear', align_corners=head.align_corners)
+        pred = logits.argmax(1)
+        areas = sum(class_areas(p, l.to(p.device), head.num_classes,
+                                head.ignore_index)
+                    for p, l in zip(pred, labels))
+        self._areas = areas if self._areas is None else self._areas + areas
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        if self._areas is None or not self.interval:
+            return
+        if not (self.every_n_train_iters(runner, self.interval) or
+                self.is_last_train_iter(runner)):
+            return
+        scores = scores_from_areas(self._areas)
+        self._areas = None
+        runner.visualizer.add_scalars(
+            {f'train/m{k}': round(100 * float(np.nanmean(scores[k])), 2)
+             for k in ('Jaccard', 'Dice')}, step=runner.iter + 1)
+
+    def after_train(self, runner) -> None:
+        if self._head is not None and 'loss_by_feat' in vars(self._head):
+            del self._head.loss_by_feat  # back to the class's method
+        self._head = None
+
+
+@HOOKS.register_module()
+class CurvesHook(Hook):
+    """At the end of training: curves PNG, run summary, best iteration.
+
+    Writes into the work dir:
+
+    - ``curves.png``: loss, mJaccard and mDice, train vs val, best val
+      mJaccard starred (:func:`~custom_modules.workflow.curves.plot_curves`
+      on the run's ``scalars.json``);
+    - ``run_summary.json``: best iteration and its val metrics, iterations
+      run, whether early stopping ended it, training time.
+
+    With ClearML on, the PNG and the summary are uploaded as artifacts and
+    the best values are reported as single values (the UI compare view
+    lists them beside the hyperparameters).
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, filename: str = 'curves.png',
+                 summary: str = 'run_summary.json') -> None:
+        self.filename = filename
+        self.summary = summary
+        self._start: Optional[float] = None
+
+    def before_train(self, runner) -> None:
+        self._start = time.time()
+
+    def after_train(self, runner) -> None:
+        seconds = time.time() - (self._start or time.time())
+        try:
+            curves = read_scalars(runner.work_dir)
+        except Exception as err:  # no scalars (no LocalVisBackend)
+            print_log(f'CurvesHook: no curves ({err})', logger='current',
+                      level=30)
+            return
+        best = best_step(curves)
+        loop = runner.train_loop
+        summary = dict(
+            work_dir=osp.abspath(runner.work_dir),
+            config=osp.basename(runner.cfg.filename or ''),
+            iters=int(runner.iter),
+            max_iters=int(getattr(loop, 'max_iters', runner.iter)),
+            stopped_early=bool(getattr(loop, 'stop_training', False)),
+            train_seconds=round(seconds, 1),
+            best_iter=best[0] if best else None,
+            best=values_at(curves, best[0]) if best else {},
+        )
+        path = osp.join(runner.work_dir, self.filename)
+        if any(k.startswith(('train/', 'val/')) for k in curves):
+            name = osp.basename(osp.normpath(runner.work_dir))
+            plot_curves({name: curves}, path, title=name)
+            summary['curves'] = path
+            print_log(f'curves: {path}', logger='current')
+        summary_path = osp.join(runner.work_dir, self.summary)
+        with open(summary_path, 'w') as f:
+            json.dump(summary, f, indent=2)
+        backend = clearml_backend(runner)
+        if backend is not None:
+            if osp.isfile(path):
+                backend.upload_file('curves', path)
+            backend.upload_file('run_summary', summary_path)
+            self._report_single_values(backend, summary)
+
+    @staticmethod
+    def _report_single_values(backend, summary: dict) -> None:
+        try:
+            logger = backend.experiment.get_logger()
+            values = {'train_seconds': summary['train_seconds'],
+                      'iters': summary['iters']}
+            if summary['best_iter'] is not None:
+                values['best_iter'] = summary['best_iter']
+                values.update({f'best {k}': v for k, v in
+                               summary['best'].items()
+                               if k.startswith(('m', 'Jaccard.', 'Dice.'))
+                               or k == 'loss'})
+            for name, value in values.items():
+                logger.report_single_value(name, float(value))
+        except Exception as err:  # ClearML must never stop a run
+            warnings.warn(f'ClearML single values failed ({err})')

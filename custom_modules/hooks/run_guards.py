@@ -1,0 +1,220 @@
+"""Hooks that keep a run's checkpoints usable when training goes wrong.
+
+- :class:`NonFiniteLossHook`: a NaN/inf loss stops training before any
+  checkpoint of that iteration is written.
+- :class:`InterruptHook`: Ctrl-C / SIGTERM finish the current iteration,
+  write a checkpoint and stop; ``tools/train.py CONFIG --resume`` continues.
+
+``tools/train.py`` adds both to every run (:func:`add_run_guards`). Under
+``torch.distributed`` every rank takes the same decision at the same
+iteration (one all-reduce of a flag), so no rank is left waiting in a
+collective.
+"""
+from __future__ import annotations
+
+import math
+import os
+import os.path as osp
+import signal
+from typing import Optional
+
+import torch
+from mmengine.dist import all_reduce, get_world_size, is_distributed
+from mmengine.hooks import CheckpointHook, Hook
+from mmengine.logging import print_log
+from mmseg.registry import HOOKS
+
+from ..workflow.errors import UserError
+
+
+class NonFiniteLossError(UserError):
+    """The training loss became NaN or infinite."""
+
+
+class TrainingInterrupted(UserError):
+    """Training stopped on a signal after saving a checkpoint."""
+
+    label = 'interrupted'
+
+    def __init__(self, message: str, signum: int) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum  # what a shell reports for the signal
+
+
+def any_rank(flag: bool) -> bool:
+    """``flag`` OR-ed over all ranks (just ``flag`` when not distributed)."""
+    if not (is_distributed() and get_world_size() > 1):
+        return flag
+    value = torch.tensor([1.0 if flag else 0.0])
+    all_reduce(value, op='max')
+    return bool(value.item() > 0)
+
+
+def _checkpoint_hook(runner) -> Optional[CheckpointHook]:
+    return next((h for h in runner.hooks if isinstance(h, CheckpointHook)),
+                None)
+
+
+def last_checkpoint(runner) -> Optional[str]:
+    """The newest checkpoint this run (or the run it resumed) wrote."""
+    return runner.message_hub.get_info('last_ckpt')
+
+
+@HOOKS.register_module()
+class NonFiniteLossHook(Hook):
+    """Stop at the first iteration whose loss is NaN or infinite.
+
+    Runs after the iteration's optimizer step and before the logger and the
+    :class:`~mmengine.hooks.CheckpointHook` (priority ``ABOVE_NORMAL``): the
+    weights are already broken, so nothing of this iteration is saved and
+    every checkpoint on disk stays as it was. The error names the
+    iteration, the non-finite loss terms and the last good checkpoint.
+    """
+
+    priority = 'ABOVE_NORMAL'
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs: Optional[dict] = None) -> None:
+        bad = {}
+        for name, value in (outputs or {}).items():
+            if 'loss' not in name:
+                continue
+            value = float(value.detach().float().mean()
+                          if torch.is_tensor(value) else value)
+            if not math.isfinite(value):
+                bad[name] = value
+        if not any_rank(bool(bad)):
+            return
+        it = runner.iter + 1
+        terms = ', '.join(f'{k}={v}' for k, v in bad.items()) or \
+            'on another rank'
+        last = last_checkpoint(runner)
+        saved = (f'last good checkpoint: {last}' if last else
+                 'no checkpoint was saved before it')
+        try:  # keep the logs/ClearML session of the run
+            runner.visualizer.close()
+        except Exception:  # noqa: BLE001 - the error below matters more
+            pass
+        raise NonFiniteLossError(
+            f'loss is not finite at iteration {it} ({terms}); training '
+            f'stopped and nothing was saved for this iteration; {saved}. '
+            'Lower the learning rate (--cfg-options '
+            'optim_wrapper.optimizer.lr=...) or clip gradients '
+            '(optim_wrapper.clip_grad.max_norm=1.0), check the data with '
+            'tools/check_dataset.py, then train again')
+
+
+@HOOKS.register_module()
+class InterruptHook(Hook):
+    """Ctrl-C / SIGTERM: save a checkpoint after this iteration, then stop.
+
+    The first SIGINT or SIGTERM sets a flag; after the running iteration
+    (and after the CheckpointHook, priority ``LOWEST``) a checkpoint is
+    written through the CheckpointHook (so ``last_checkpoint`` and
+    ``max_keep_ckpts`` stay consistent) unless it just saved one, the loop
+    stops, the remaining hooks close logs and ClearML, and the run ends with
+    :class:`TrainingInterrupted` (``tools/train.py`` prints one line and
+    exits 130 or 143). A second signal stops at once, as before.
+
+    The handlers are installed when the hook is built, i.e. before the
+    Runner forks its data-loader workers: the workers inherit them and leave
+    the decision to the main process, so Ctrl-C in a terminal (which
+    signals every process of the job) does not kill them mid-batch. Outside
+    training, and in any other process, the previous behaviour applies.
+
+    Args:
+        signals: names of the signals to catch.
+    """
+
+    priority = 'LOWEST'
+
+    def __init__(self, signals=('SIGINT', 'SIGTERM')) -> None:
+        self._pid = os.getpid()
+        self._training = False
+        self._received: Optional[int] = None
+        self._previous = {}
+        self.interrupted: Optional[dict] = None
+        for name in signals:
+            signum = getattr(signal, name)
+            try:
+                self._previous[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                print_log(f'InterruptHook: cannot catch {name} outside the '
+                          'main thread', logger='current', level=30)
+
+    def _handle(self, signum, frame) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked data-loader worker: the main process decides
+        if self._training and self._received is None:
+            self._received = signum
+            return
+        previous = self._restore().get(signum, signal.SIG_DFL)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signum)  # the default action, now restored
+
+    def _restore(self) -> dict:
+        previous, self._previous = self._previous, {}
+        if os.getpid() == self._pid:
+            for signum, handler in previous.items():
+                try:
+                    signal.signal(signum, handler)
+                except (ValueError, TypeError):
+                    pass
+        return previous
+
+    def before_train(self, runner) -> None:
+        self._training = True
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        if not any_rank(self._received is not None):
+            return
+        signum = self._received or signal.SIGTERM  # another rank's signal
+        it = runner.iter + 1
+        path = self._save(runner, it)
+        runner.train_loop.stop_training = True
+        self.interrupted = dict(signal=signal.Signals(signum).name, iter=it,
+                                checkpoint=path, signum=int(signum))
+        print_log(f'{self.interrupted["signal"]}: stopping after iteration '
+                  f'{it}; checkpoint {path}', logger='current', level=30)
+
+    @staticmethod
+    def _save(runner, it: int) -> str:
+        hook = _checkpoint_hook(runner)
+        if hook is not None and not hook.by_epoch:
+            expected = hook.file_backend.join_path(
+                hook.out_dir, hook.filename_tmpl.format(it))
+            if hook.last_ckpt != expected:  # not saved by it this iteration
+                hook._save_checkpoint(runner)
+            return hook.last_ckpt
+        name = f'iter_{it}.pth'
+        runner.save_checkpoint(runner.work_dir, name, by_epoch=False,
+                               meta=dict(epoch=runner.epoch, iter=it))
+        return osp.join(runner.work_dir, name)
+
+    def after_train(self, runner) -> None:
+        self._training = False
+
+    def after_run(self, runner) -> None:
+        self._training = False
+        self._restore()
+        if self.interrupted:
+            info = self.interrupted
+            raise TrainingInterrupted(
+                f'{info["signal"]} at iteration {info["iter"]}; saved '
+                f'{info["checkpoint"]}; to continue, run the same command '
+                f'with --resume (work dir {runner.work_dir})', info['signum'])
+
+
+#: The hooks ``tools/train.py`` adds to every run.
+RUN_GUARDS = ('NonFiniteLossHook', 'InterruptHook')
+
+
+def add_run_guards(cfg) -> None:
+    """Append :data:`RUN_GUARDS` to ``cfg.custom_hooks`` unless present."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    present = {h.get('type') for h in hooks}
+    cfg.custom_hooks = hooks + [dict(type=t) for t in RUN_GUARDS
+                                if t not in present]

@@ -1,0 +1,157 @@
+"""Checks ``tools/train.py`` runs before and around the Runner.
+
+- :func:`preflight`: build the datasets once before the Runner (which
+  creates the work dir, the log and the ClearML task), so bad data is one
+  line and nothing else;
+- :func:`resume_checkpoint`: what ``--resume`` continues from: the file
+  ``last_checkpoint`` names, or the newest complete ``iter_*.pth`` when that
+  is missing or incomplete;
+- :func:`check_start_checkpoint`: the ``--resume``/``load_from`` checkpoint
+  must fit the model (mmengine's own loader is not strict);
+- :func:`configure_distributed`: SyncBN only where it can run.
+"""
+from __future__ import annotations
+
+import copy
+import glob
+import os.path as osp
+import re
+import zipfile
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+from .checkpoints import check_weights
+from .errors import UserError
+
+
+def _pets_dataset_cfgs(dataset_cfg):
+    """The PetsDataset dicts in a dataset config (wrappers looked through)."""
+    from ..datasets import PetsDataset
+    if not isinstance(dataset_cfg, dict):
+        return
+    kind = dataset_cfg.get('type')
+    if kind in ('PetsDataset', PetsDataset) or (
+            isinstance(kind, type) and issubclass(kind, PetsDataset)):
+        yield dataset_cfg
+    for key in ('dataset', 'datasets'):
+        inner = dataset_cfg.get(key)
+        for item in inner if isinstance(inner, (list, tuple)) else [inner]:
+            yield from _pets_dataset_cfgs(item)
+
+
+def preflight(cfg: Config) -> None:
+    """Build the train/val datasets (no pipeline) to raise data errors now.
+
+    :class:`~custom_modules.datasets.PetsDataset` checks every file on
+    construction and caches the result, so the Runner's own build of the
+    same datasets repeats only a directory listing.
+    """
+    from mmseg.registry import DATASETS
+    for key in ('train_dataloader', 'val_dataloader'):
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        for ds in _pets_dataset_cfgs(loader.get('dataset')):
+            ds = copy.deepcopy(dict(ds))
+            ds['pipeline'] = []
+            ds['lazy_init'] = False
+            DATASETS.build(ds)
+
+
+def _iteration(path: str) -> int:
+    found = re.search(r'iter_(\d+)\.pth$', path)
+    return int(found.group(1)) if found else -1
+
+
+def complete(path: str) -> bool:
+    """True when ``path`` is a whole checkpoint file.
+
+    ``torch.save`` writes a zip archive whose directory is at the end, so a
+    truncated file has none; other formats are accepted when non-empty.
+    """
+    if not osp.isfile(path) or osp.getsize(path) == 0:
+        return False
+    with open(path, 'rb') as f:
+        if f.read(2) != b'PK':
+            return True
+    try:
+        with zipfile.ZipFile(path):
+            return True
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from, or None.
+
+    ``<work_dir>/last_checkpoint`` names it (the file of that name in
+    ``work_dir`` first, for a work dir that was copied or moved); when that
+    file is missing, empty, or names a missing or incomplete checkpoint, the
+    newest complete ``iter_*.pth`` in ``work_dir`` is used instead (with a
+    warning).
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    named = None
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip() or None
+    if named:  # a work dir copied or moved elsewhere: prefer its own file
+        for path in (osp.join(work_dir, osp.basename(named)), named):
+            if complete(path):
+                return path
+    found = sorted(glob.glob(osp.join(work_dir, 'iter_*.pth')),
+                   key=_iteration, reverse=True)
+    for path in found:
+        if complete(path):
+            if named:
+                print_log(f'--resume: {named} (named in {pointer}) is missing '
+                          f'or incomplete; resuming from {path}',
+                          logger='current', level=30)
+            return path
+    return None
+
+
+def check_start_checkpoint(runner) -> None:
+    """Refuse a ``--resume``/``load_from`` checkpoint that does not fit.
+
+    Raises :class:`.checkpoints.CheckpointMismatchError` naming the tensors
+    and shapes, or :class:`custom_modules.compat.UnsafeCheckpointError`.
+    """
+    path = runner.cfg.get('load_from')
+    if path:
+        check_weights(runner.model, path)
+
+
+def _replace_norm(node, old: str, new: str) -> int:
+    count = 0
+    if isinstance(node, dict):
+        norm = node.get('norm_cfg')
+        if isinstance(norm, dict) and norm.get('type') == old:
+            norm['type'] = new
+            count += 1
+        for value in node.values():
+            count += _replace_norm(value, old, new)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += _replace_norm(value, old, new)
+    return count
+
+
+def configure_distributed(cfg: Config, launcher: str) -> None:
+    """SyncBN only where it runs: PyTorch's SyncBN needs CUDA tensors.
+
+    Distributed on CPU (``gloo``, see :mod:`custom_modules.compat`):
+    ``--sync-bn`` is refused and a config's ``SyncBN`` layers become plain
+    ``BN`` (per-process statistics) with a warning.
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if cfg.get('sync_bn'):
+        raise UserError('--sync-bn needs CUDA GPUs (SyncBN has no CPU '
+                        'implementation); drop it for CPU processes')
+    if _replace_norm(cfg.get('model'), 'SyncBN', 'BN'):
+        print_log('no CUDA: the model\'s SyncBN layers use per-process BN '
+                  'statistics', logger='current', level=30)

@@ -1,0 +1,134 @@
+"""Running the command-line tools from tests (``import helpers``).
+
+``tests/conftest.py`` puts this folder on ``sys.path``.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: Environment for tool subprocesses that train: one BLAS/OpenMP thread per
+#: process (several threads per process on a shared 2-core machine are ~10x
+#: slower) and unbuffered output, so a test can follow the log.
+FAST_ENV = {'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
+
+#: ``configs/pets/resnet18_unet.py`` shrunk for tests: an 8-channel encoder
+#: at 64x64, no worker processes, no prediction pictures.
+TINY_RESNET18_UNET = [
+    'model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
+    'model.decode_head.in_channels=[8,16,32,64]',
+    'model.decode_head.decoder_channels=[64,32,32,32,32]',
+    'model.data_preprocessor.size=(64,64)',
+    'train_dataloader.dataset.pipeline.2.scale=(64,64)',
+    'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
+    'val_dataloader.dataset.pipeline.1.scale=(64,64)',
+    'test_dataloader.dataset.pipeline.1.scale=(64,64)',
+    'default_hooks.visualization.draw=False',
+] + [f'{split}_dataloader.{key}' for split in ('train', 'val', 'test')
+     for key in ('num_workers=0', 'persistent_workers=False')]
+
+
+def tool_command(tool, *args):
+    return [sys.executable, str(REPO / 'tools' / tool), *map(str, args)]
+
+
+def run_tool(tool, *args, env=None, check=True, timeout=900):
+    proc = subprocess.run(
+        tool_command(tool, *args), cwd=REPO, capture_output=True, text=True,
+        timeout=timeout, env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{tool} failed ({proc.returncode}):\n'
+                             f'{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}')
+    return proc
+
+
+def tiny_cfg_options(iters):
+    """A few iterations, no worker processes, checkpoint and val at the end."""
+    options = [f'train_cfg.max_iters={iters}',
+               f'train_cfg.val_interval={iters}',
+               f'default_hooks.checkpoint.interval={iters}',
+               'train_dataloader.batch_size=2', 'param_scheduler.0.end=1',
+               'default_hooks.logger.interval=1']
+    for loader in ('train', 'val', 'test'):
+        options += [f'{loader}_dataloader.num_workers=0',
+                    f'{loader}_dataloader.persistent_workers=False']
+    return options
+
+
+def closed_port() -> int:
+    """A localhost port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def assert_one_line_error(proc, *fragments, code=2):
+    """The tool failed with ``code`` and one ``error:`` line, no traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr[-3000:])
+    assert 'Traceback' not in proc.stderr + proc.stdout
+    errors = [line for line in proc.stderr.splitlines()
+              if line.startswith(('error:', 'interrupted:'))]
+    assert len(errors) == 1, proc.stderr[-3000:]
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+class Tool:
+    """A tool running in the background in its own process group (so a
+    signal can go to it and its data-loader workers, as Ctrl-C does)."""
+
+    def __init__(self, tool, *args, log: Path, env=None):
+        self.log = Path(log)
+        self._out = open(self.log, 'w')
+        self.proc = subprocess.Popen(
+            tool_command(tool, *args), cwd=REPO, stdout=self._out,
+            stderr=subprocess.STDOUT, text=True, start_new_session=True,
+            env={**os.environ, **FAST_ENV, **(env or {})})
+
+    def text(self) -> str:
+        return self.log.read_text()
+
+    def wait_for_iteration(self, at_least: int, timeout: float = 300) -> int:
+        """Block until the log shows a training iteration >= ``at_least``;
+        returns the newest one logged."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = train_iterations(self.text())
+            if done and done[-1] >= at_least:
+                return done[-1]
+            if self.proc.poll() is not None:
+                raise AssertionError(f'exited {self.proc.returncode} early:'
+                                     f'\n{self.text()[-3000:]}')
+            time.sleep(0.05)
+        raise AssertionError(f'no iteration {at_least} in {timeout} s')
+
+    def signal_group(self, signum=signal.SIGTERM) -> None:
+        os.killpg(self.proc.pid, signum)
+
+    def wait(self, timeout: float = 300) -> int:
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._out.close()
+
+
+_ITER = re.compile(r'Iter\(train\) \[\s*(\d+)/\d+\]\s+lr: ([\d.e+-]+)')
+
+
+def train_iterations(log: str) -> list:
+    """Training iterations in a log, in order."""
+    return [int(m.group(1)) for m in _ITER.finditer(log)]
+
+
+def learning_rates(log: str) -> dict:
+    """Iteration -> logged learning rate."""
+    return {int(m.group(1)): float(m.group(2)) for m in _ITER.finditer(log)}

@@ -1,0 +1,112 @@
+"""ValLossLoop's validation loss and TrainMetricsHook's train mJaccard."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from custom_modules.hooks import TrainMetricsHook
+from custom_modules.hooks.val_loss_loop import batch_losses, decode_head_losses
+
+
+def segmentor(losses=(dict(type='CEDiceLoss'),)):
+    torch.manual_seed(0)
+    return MODELS.build(ConfigDict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
+                               std=[1, 1, 1], size=(16, 16)),
+        backbone=dict(type='ResNet', depth=18, init_cfg=None,
+                      base_channels=8, stem_channels=8),
+        decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
+                         decoder_channels=(8, 8, 8, 8, 8), num_classes=3,
+                         loss_decode=list(losses)),
+        test_cfg=dict(mode='whole')))
+
+
+def sample(logits, label):
+    s = SegDataSample()
+    s.seg_logits = PixelData(data=logits)
+    s.gt_sem_seg = PixelData(data=label[None])
+    return s
+
+
+def test_val_loss_is_the_training_loss_of_the_decode_head():
+    head = segmentor([dict(type='CEDiceLoss'),
+                      dict(type='CrossEntropyLoss', loss_weight=0.5,
+                           avg_non_ignore=True)]
+                     ).decode_head
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, 3, 8, 8, generator=g)
+    labels = torch.randint(0, 3, (2, 8, 8), generator=g)
+    labels[0, 0] = 255
+    losses = decode_head_losses(head, logits, labels)
+    assert set(losses) == {'decode.loss_ce_dice', 'decode.loss_ce'}
+    # the same numbers the head computes in training (loss_by_feat)
+    samples = [SegDataSample() for _ in range(2)]
+    for s, lab in zip(samples, labels):
+        s.gt_sem_seg = PixelData(data=lab[None])
+    train_losses = head.loss_by_feat(logits, samples)
+    for key in losses:
+        torch.testing.assert_close(losses[key],
+                                   train_losses[key.split('.', 1)[1]])
+    # grouped as one batch when shapes agree, else one by one
+    outs = [sample(logits[i], labels[i]) for i in range(2)]
+    (grouped, n), = batch_losses(head, outs)
+    assert n == 2
+    torch.testing.assert_close(grouped['decode.loss_ce'],
+                               losses['decode.loss_ce'])
+    odd = sample(torch.randn(3, 4, 6, generator=g),
+                 torch.randint(0, 3, (4, 6), generator=g))
+    parts = batch_losses(head, outs[:1] + [odd])
+    assert [n for _, n in parts] == [1, 1]
+
+
+class Recorder:
+    def __init__(self):
+        self.scalars = []
+
+    def add_scalars(self, values, step):
+        self.scalars.append((step, values))
+
+
+def test_train_metrics_hook_scores_the_batches_the_loss_sees():
+    model = segmentor()
+    head = model.decode_head
+    vis = Recorder()
+    runner = SimpleNamespace(
+        model=model, visualizer=vis, iter=0, max_iters=10,
+        train_loop=SimpleNamespace(val_interval=2, max_iters=10))
+    hook = TrainMetricsHook()
+    hook.before_train(runner)
+    assert hook.interval == 2
+    label = torch.zeros(2, 1, 16, 16, dtype=torch.long)
+    label[:, :, 4:12, 4:12] = 1
+    label[1, :, :2] = 255  # padding / ignore
+    samples = []
+    for lab in label:
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(data=lab)
+        samples.append(s)
+    perfect = torch.nn.functional.one_hot(
+        label[:, 0].clamp(max=2), 3).permute(0, 3, 1, 2).float() * 10
+    head.loss_by_feat(perfect, samples)
+    hook.after_train_iter(runner, 0)
+    assert vis.scalars == []  # not an interval iteration yet
+    runner.iter = 1
+    wrong = perfect.roll(1, dims=1)  # every pixel gets another class
+    head.loss_by_feat(wrong, samples)
+    hook.after_train_iter(runner, 1)
+    (step, values), = vis.scalars
+    assert step == 2
+    # areas summed over both batches: the wrong one predicts cat on bg and
+    # dog on cat, so bg J = 1/2, cat J = n_cat / (2 n_cat + n_bg), dog J = 0
+    valid = label[:, 0][label[:, 0] != 255]
+    n_bg, n_cat = int((valid == 0).sum()), int((valid == 1).sum())
+    expected = 100 * np.mean([0.5, n_cat / (2 * n_cat + n_bg), 0.0])
+    assert values['train/mJaccard'] == pytest.approx(expected, abs=0.01)
+    hook.after_train(runner)
+    assert 'loss_by_feat' not in vars(head)  # the head is left as it was

@@ -7,6 +7,8 @@ all three model families on a handful of ``../shared/data/pets`` images.
 import json
 import zipfile
 
+import cv2
+import numpy as np
 import pytest
 from helpers import closed_port, run_tool, tiny_cfg_options
 
@@ -40,9 +42,11 @@ def train_and_test(config, data_root, work_dir, iters, cfg=(), env=None):
     assert ckpt.is_file()
     results = {}
     for tta in (False, True):
+        pictures = ['--out', work_dir / 'masks', '--show-dir',
+                    work_dir / 'show'] if tta else []
         run_tool('test.py', config, ckpt, '--data-root', data_root,
                  '--work-dir', work_dir, '--no-clearml', *options,
-                 *(['--tta'] if tta else []), env=env)
+                 *(['--tta'] if tta else []), *pictures, env=env)
         name = 'test_results_tta.json' if tta else 'test_results.json'
         results[tta] = json.loads((work_dir / name).read_text())
     return output, results
@@ -69,6 +73,14 @@ def test_train_and_test_on_synthetic_data_with_clearml_down(tiny_pets,
         assert 0 <= metrics['mJaccard'] <= 100
         assert {'Jaccard.cat', 'Dice.dog', 'mDice'} <= set(metrics)
         assert 'cat' in result['table']
+    # --out: one class-id mask per val image; --show-dir: 4-panel pictures
+    masks = sorted((work / 'masks').glob('*.png'))
+    assert [m.stem for m in masks] == [f'val_{i:03d}' for i in range(4)]
+    for mask in masks:
+        values = cv2.imread(str(mask), cv2.IMREAD_UNCHANGED)
+        assert values.shape == (64, 64) and set(np.unique(values)) <= {0, 1, 2}
+    picture = cv2.imread(str(work / 'show' / 'val_000.png'))
+    assert picture.shape == (64, 4 * 64, 3)  # image | GT | prediction | errors
 
 
 @pytest.mark.parametrize('name', ['unet', 'deeplabv3plus', 'resnet_unet'])

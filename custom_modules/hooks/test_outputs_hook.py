@@ -14,13 +14,9 @@ from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
 from ..evaluation.jaccard_metric import format_class_table, scores_from_areas
-from ..workflow.overlay import comparison_row, overlay, write_rgb
-from ..workflow.worst import rank_images, read_rgb, row_title, worst_grid
+from ..workflow.overlay import comparison_row, overlay, read_rgb, write_rgb
+from ..workflow.worst import rank_images, row_title, stem, worst_grid
 from .learning_curves import clearml_backend
-
-
-def _stem(path: str) -> str:
-    return osp.splitext(osp.basename(path))[0]
 
 
 @HOOKS.register_module()
@@ -72,23 +68,20 @@ class TestOutputsHook(Hook):
         for sample in outputs:
             pred = sample.pred_sem_seg.data.squeeze(0).cpu().numpy()\
                 .astype(np.uint8)
-            stem = _stem(sample.img_path)
-            if self.worst and 'gt_sem_seg' in sample:
-                gt = sample.gt_sem_seg.data.squeeze(0).cpu().numpy()\
-                    .astype(np.uint8)
+            gt = (sample.gt_sem_seg.data.squeeze(0).cpu().numpy()
+                  .astype(np.uint8) if 'gt_sem_seg' in sample else None)
+            name = stem(sample.img_path)
+            if self.worst and gt is not None:
                 self._masks[sample.img_path] = (
                     cv2.imencode('.png', pred)[1].tobytes(),
                     cv2.imencode('.png', gt)[1].tobytes())
             if self.out_dir:
-                cv2.imwrite(osp.join(self.out_dir, f'{stem}.png'), pred)
+                cv2.imwrite(osp.join(self.out_dir, f'{name}.png'), pred)
             if self.show_dir:
-                image = cv2.cvtColor(cv2.imread(sample.img_path),
-                                     cv2.COLOR_BGR2RGB)
-                gt = (sample.gt_sem_seg.data.squeeze(0).cpu().numpy()
-                      .astype(np.uint8) if 'gt_sem_seg' in sample else None)
-                picture = (comparison_row(image, gt, pred, stem)
+                image = read_rgb(sample.img_path)
+                picture = (comparison_row(image, gt, pred, name)
                            if gt is not None else overlay(image, pred))
-                write_rgb(osp.join(self.show_dir, f'{stem}.png'), picture)
+                write_rgb(osp.join(self.show_dir, f'{name}.png'), picture)
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         metrics = dict(metrics or {})

@@ -126,6 +126,37 @@ def set_pretrained(cfg: Config, pretrained: Optional[str]) -> None:
                         'checkpoint file, a URL, or none')
 
 
+def pretrained_source(cfg: Config) -> Optional[str]:
+    """The encoder weights ``cfg`` loads at start (file, URL or scheme)."""
+    init = cfg.model.get('backbone', {}).get('init_cfg') or {}
+    return cfg.model.get('pretrained') or init.get('checkpoint')
+
+
+def fetch_pretrained(cfg: Config) -> None:
+    """Download the config's ImageNet weights before the run starts.
+
+    They land in mmengine's cache (``$TORCH_HOME/hub/checkpoints``), where
+    the model's ``init_weights`` finds them. Without network the run trains
+    from scratch instead, with one warning naming the two ways to choose
+    explicitly (``--pretrained none`` or ``--pretrained FILE``).
+    """
+    import urllib.error
+
+    from mmengine.logging import print_log
+    from mmengine.runner.checkpoint import CheckpointLoader
+    source = pretrained_source(cfg)
+    if not source or '://' not in source:
+        return
+    try:
+        CheckpointLoader.load_checkpoint(source, map_location='cpu')
+    except urllib.error.URLError as err:
+        print_log(f'could not download {source} ({err.reason}): training '
+                  'from scratch. Pass --pretrained none to choose that, or '
+                  '--pretrained FILE for weights on disk', logger='current',
+                  level=30)
+        set_pretrained(cfg, 'none')
+
+
 def use_clearml(cfg: Config, enabled: bool, task_name: Optional[str] = None,
                 project: Optional[str] = None, tags=()) -> None:
     """Drop the ClearML backend, or name its task/project/tags."""

@@ -364,7 +364,8 @@ def common_worst_grid(analysis: dict, masks: Dict[str, tuple], n: int,
                       k: int, path: str) -> Optional[str]:
     """Grid of the images most folds fail on, with the ensemble prediction."""
     from .overlay import write_rgb
-    from .worst import read_rgb, worst_grid
+    from .overlay import read_rgb
+    from .worst import worst_grid
     by_stem = {stem(p): p for p in masks}
     rows = []
     for rec in analysis['images'][:n]:

@@ -73,6 +73,14 @@ def stack_rows(rows: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(fitted, axis=0)
 
 
+def read_rgb(path: str) -> np.ndarray:
+    """Read a photo as RGB uint8 (H, W, 3) (grayscale/RGBA converted)."""
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise FileNotFoundError(f'{path}: cannot read image')
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
 def write_rgb(path: str, image_rgb: np.ndarray) -> None:
     """Save an RGB uint8 image (PNG/JPEG by extension)."""
     if not cv2.imwrite(path, cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)):

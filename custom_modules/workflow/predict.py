@@ -86,8 +86,7 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     from mmengine.utils import ProgressBar
     from .inference import load_model
-    from .overlay import overlay, write_rgb
-    from .worst import read_rgb
+    from .overlay import overlay, read_rgb, write_rgb
     photos = list_photos(args.path)
     if not osp.isfile(args.checkpoint):
         raise UserError(f'{args.checkpoint}: checkpoint not found')

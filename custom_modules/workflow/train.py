@@ -12,7 +12,8 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
 from ..hooks.run_guards import add_run_guards
-from .config import load_config, set_data, set_pretrained, use_clearml
+from .config import (fetch_pretrained, load_config, set_data, set_pretrained,
+                     use_clearml)
 from .errors import UserError
 from .safety import (check_start_checkpoint, configure_distributed,
                      preflight, resume_checkpoint)
@@ -207,6 +208,8 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     cfg = prepare_config(args)
     preflight(cfg)  # data errors before the work dir and ClearML task exist
+    if args.pretrained is None:
+        fetch_pretrained(cfg)  # no network: from scratch, with a warning
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     check_start_checkpoint(runner)

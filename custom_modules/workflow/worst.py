@@ -53,13 +53,6 @@ def _fit(image: np.ndarray, gt: Optional[np.ndarray], pred: np.ndarray,
             cv2.resize(pred, size, interpolation=near))
 
 
-def read_rgb(path: str) -> np.ndarray:
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise FileNotFoundError(f'{path}: cannot read image')
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def worst_grid(rows: Sequence[Tuple[np.ndarray, Optional[np.ndarray],
                                     np.ndarray, str]],
                max_side: int = 256) -> np.ndarray:

@@ -75,3 +75,38 @@ def test_every_config_builds_and_predicts_three_classes(path):
         logits = model.encode_decode(torch.randn(1, 3, 64, 64),
                                      [dict(img_shape=(64, 64))])
     assert logits.shape == (1, 3, 64, 64)
+
+
+def test_fetch_pretrained_without_network_trains_from_scratch(monkeypatch):
+    import urllib.error
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from custom_modules.workflow.config import (fetch_pretrained,
+                                                pretrained_source)
+    asked = []
+
+    def offline(source, map_location=None):
+        asked.append(source)
+        raise urllib.error.URLError('Name or service not known')
+    monkeypatch.setattr(CheckpointLoader, 'load_checkpoint', offline)
+    cfg = load_config('configs/pets/resnet_unet.py')
+    assert pretrained_source(cfg) == 'torchvision://resnet34'
+    fetch_pretrained(cfg)
+    assert asked == ['torchvision://resnet34']
+    assert pretrained_source(cfg) is None  # from scratch now
+    deeplab = load_config('configs/pets/deeplabv3plus.py')
+    fetch_pretrained(deeplab)
+    assert asked[-1] == 'open-mmlab://resnet50_v1c'
+    assert pretrained_source(deeplab) is None
+
+
+def test_fetch_pretrained_keeps_weights_it_could_load(monkeypatch):
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    from custom_modules.workflow.config import (fetch_pretrained,
+                                                pretrained_source)
+    monkeypatch.setattr(CheckpointLoader, 'load_checkpoint',
+                        lambda source, map_location=None: {})
+    cfg = load_config('configs/pets/resnet_unet.py')
+    fetch_pretrained(cfg)
+    assert pretrained_source(cfg) == 'torchvision://resnet34'

@@ -159,6 +159,14 @@ class PetsClearMLVisBackend(BaseVisBackend):
             project_name=self.project, task_name=name, tags=self.tags,
             reuse_last_task_id=False, auto_connect_frameworks=False,
             auto_connect_arg_parser=True)
+        # Task.init also hooks os.fork: in every forked child (our data-loader
+        # workers) it starts reporter threads and installs its SIGTERM hook,
+        # which closes the task and kills the worker. A job-wide SIGTERM
+        # (Slurm, `kill -- -PGID`) then killed workers mid-step and the run
+        # could not save its checkpoint (seen here). The workers report
+        # nothing to ClearML, so the hook is switched off.
+        from clearml.binding.environ_bind import PatchOsFork
+        PatchOsFork._current_task = None
         self._logger = self._task.get_logger()
 
     def _safely(self, what: str, fn, *args, **kwargs) -> None:

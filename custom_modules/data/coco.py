@@ -25,7 +25,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from .errors import DataError
-from .layout import refuse_existing_files
+from .layout import read_json, refuse_existing_files
 from .masks import (CLASSES, IGNORE_INDEX, IMAGE_SUFFIX, MASK_SUFFIX,
                     OBJECT_CLASSES, class_value, read_mask, write_mask)
 from .progress import track
@@ -150,21 +150,9 @@ def annotation_to_binary(ann: dict, height: int, width: int) -> np.ndarray:
 
 def load_coco(path: str | Path) -> dict:
     """Read a COCO JSON with ``images``, ``annotations``, ``categories``."""
-    path = Path(path)
-    try:
-        coco = json.loads(path.read_text())
-    except OSError as exc:
-        raise DataError(f'{path}: cannot read ({exc.strerror}); check the '
-                        'path') from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f'{path}: not valid JSON ({exc.msg} at line '
-                        f'{exc.lineno}); re-export it from the tool') from None
-    missing = [k for k in ('images', 'annotations', 'categories')
-               if not isinstance(coco, dict) or k not in coco]
-    if missing:
-        raise DataError(f'{path}: not a COCO instances file (no '
-                        f'{", ".join(missing)}); export "COCO 1.0" instances')
-    return coco
+    return read_json(path, ('images', 'annotations', 'categories'),
+                     'a COCO instances file',
+                     'export "COCO 1.0" instances from the tool')
 
 
 def coco_image_masks(coco: dict, source: str | Path = 'COCO JSON'):

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .errors import DataError
-from .layout import DEFAULT_LABELS_DIR, image_path, mask_path, \
+from .layout import DEFAULT_LABELS_DIR, image_path, mask_path, read_json, \
     refuse_existing_files
 from .masks import (IMAGE_SUFFIX, class_value, copy_as_rgb_jpeg,
                     decode_image, write_image, write_mask)
@@ -32,20 +31,8 @@ NO_AREA_SHAPES = ('point', 'line', 'linestrip')
 
 def load_labelme(path: str | Path) -> dict:
     """Read a LabelMe JSON and check the keys this module needs."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise DataError(f'{path}: cannot read ({exc.strerror})') from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f'{path}: not valid JSON ({exc.msg} at line '
-                        f'{exc.lineno}); re-save it in LabelMe') from None
-    missing = [k for k in ('shapes', 'imageHeight', 'imageWidth')
-               if not isinstance(data, dict) or k not in data]
-    if missing:
-        raise DataError(f'{path}: not a LabelMe file (no {", ".join(missing)})'
-                        '; re-save it in LabelMe')
-    return data
+    return read_json(path, ('shapes', 'imageHeight', 'imageWidth'),
+                     'a LabelMe file', 're-save it in LabelMe')
 
 
 def _points(shape: dict, source: Path) -> np.ndarray:

@@ -9,6 +9,7 @@ Splits are ``train``, ``val`` and ``test`` (any may be absent).
 """
 from __future__ import annotations
 
+import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,3 +158,27 @@ def refuse_existing_files(paths: list[Path], overwrite: bool) -> None:
     if existing:
         raise DataError(f'{existing[0]} already exists ({len(existing)} '
                         'output files do); pass --overwrite to replace them')
+
+
+def read_json(path: str | Path, required: tuple, what: str, fix: str) -> dict:
+    """Read a JSON object that must have the ``required`` top-level keys.
+
+    Raises :class:`DataError` naming ``path`` for an unreadable file,
+    invalid JSON or missing keys; ``what`` names the expected kind of file
+    and ``fix`` says what to do.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise DataError(f'{path}: cannot read ({exc.strerror}); check the '
+                        'path') from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f'{path}: not valid JSON ({exc.msg} at line '
+                        f'{exc.lineno}); {fix}') from None
+    missing = [k for k in required
+               if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise DataError(f'{path}: not {what} (no {", ".join(missing)}); '
+                        f'{fix}')
+    return data

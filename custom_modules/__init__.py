@@ -17,9 +17,9 @@ from .evaluation import JaccardMetric  # noqa: E402
 from .hooks import (CurvesHook, TestOutputsHook, TrainMetricsHook,  # noqa: E402
                     ValLossLoop)
 from .losses import CEDiceLoss  # noqa: E402
-from .models import FlipTTA, ResNetUNetHead  # noqa: E402
+from .models import FlipTTA, ResNetUNetHead, VotingEncoderDecoder  # noqa: E402
 from .visualization import PetsClearMLVisBackend  # noqa: E402
 
 __all__ = ['PetsDataset', 'JaccardMetric', 'CEDiceLoss', 'FlipTTA',
-           'ResNetUNetHead', 'PetsClearMLVisBackend', 'TestOutputsHook',
-           'TrainMetricsHook', 'CurvesHook', 'ValLossLoop']
+           'ResNetUNetHead', 'VotingEncoderDecoder', 'PetsClearMLVisBackend',
+           'TestOutputsHook', 'TrainMetricsHook', 'CurvesHook', 'ValLossLoop']

@@ -1,7 +1,9 @@
 from .learning_curves import CurvesHook, TrainMetricsHook
 from .run_guards import InterruptHook, NonFiniteLossHook
 from .test_outputs_hook import TestOutputsHook
+from .time_budget import TimeBudgetHook, fit_schedule, plot_budget_curve
 from .val_loss_loop import ValLossLoop
 
 __all__ = ['TestOutputsHook', 'TrainMetricsHook', 'CurvesHook', 'ValLossLoop',
-           'InterruptHook', 'NonFiniteLossHook']
+           'InterruptHook', 'NonFiniteLossHook', 'TimeBudgetHook', 'fit_schedule',
+           'plot_budget_curve']

@@ -33,3 +33,15 @@ def test_every_skip_connection_reaches_the_output():
     assert out.shape == (1, 3, 64, 64)  # 3 skip blocks + 1 upsampling block
     out.sum().backward()
     assert all(f.grad is not None and f.grad.abs().sum() > 0 for f in feats)
+
+
+def test_classifier_keeps_pytorch_default_init():
+    """mmseg's Normal(std=0.01) on conv_seg stalled from-scratch training
+    (one pet class never learned); the head keeps PyTorch's default."""
+    head = MODELS.build(dict(type='ResNetUNetHead',
+                             in_channels=(64, 128, 256, 512), num_classes=3))
+    head.init_weights()
+    fan_in = head.conv_seg.weight[0].numel()  # 16 channels, 1x1
+    # kaiming_uniform(a=sqrt(5)): uniform(+-1/sqrt(fan_in)), std 1/sqrt(3 fan_in)
+    expected = (3 * fan_in) ** -0.5
+    assert abs(head.conv_seg.weight.std().item() - expected) < 0.3 * expected

@@ -1,0 +1,20 @@
+"""Train a config from scratch for N minutes and record val metrics vs time.
+
+    python benchmarks/budget.py configs/pets/cpu_fast.py --minutes 30 \
+        --data-root ../shared/data/pets
+
+Calibrates seconds per iteration on this machine, fits the config's schedule
+into the budget, validates every --eval-every training minutes and writes
+<work_dir>/budget.json and budget.png; prints the final and best val scores
+as JSON. Logic: :mod:`custom_modules.workflow.budget`.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from custom_modules.workflow.budget import main  # noqa: E402
+from custom_modules.workflow.errors import run_cli  # noqa: E402
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -1,0 +1,77 @@
+"""Train and inference img/s per config: project runner vs bare PyTorch loop.
+
+    python benchmarks/throughput.py --data-root ../shared/data/pets
+
+Each config is measured in its own process (peak memory is per config).
+Writes benchmarks/results/throughput.json and the table between the
+``throughput`` markers of docs/benchmarks.md; prints the table. Definitions:
+:mod:`custom_modules.workflow.throughput`.
+"""
+import argparse
+import glob
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from custom_modules.workflow.errors import run_cli  # noqa: E402
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('configs', nargs='*', help='default: configs/pets/*.py')
+    p.add_argument('--data-root', help='dataset folder (img/, labels/)')
+    p.add_argument('--clearml', action='store_true',
+                   help='keep the ClearML backend in the runner (offline '
+                   'without a server)')
+    p.add_argument('--json', default=str(ROOT / 'benchmarks' / 'results' /
+                                         'throughput.json'))
+    p.add_argument('--doc', default=str(ROOT / 'docs' / 'benchmarks.md'),
+                   help="markdown file to update ('' to skip)")
+    p.add_argument('--one', help=argparse.SUPPRESS)  # child process mode
+    return p.parse_args(argv)
+
+
+def main(argv) -> int:
+    args = parse(argv)
+    from custom_modules.workflow import throughput as tp
+    if args.one:
+        cfg = tp.prepared_config(args.one, args.data_root, args.clearml)
+        row = dict(config=Path(args.one).stem, **tp.measure_config(cfg))
+        tp.dump(row, args.json)
+        return 0
+    configs = args.configs or sorted(glob.glob(str(ROOT / 'configs' / 'pets'
+                                                   / '*.py')))
+    rows = []
+    for i, config in enumerate(configs, 1):
+        print(f'[{i}/{len(configs)}] {config}', flush=True)
+        with tempfile.NamedTemporaryFile(suffix='.json') as out:
+            cmd = [sys.executable, __file__, '--one', config, '--json',
+                   out.name] + (['--data-root', args.data_root]
+                                if args.data_root else []) + \
+                (['--clearml'] if args.clearml else [])
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            rows.append(json.load(open(out.name)))
+        print(json.dumps(rows[-1]), flush=True)
+    result = dict(machine=tp.machine_info(), rows=rows,
+                  command='python benchmarks/throughput.py ' + ' '.join(argv))
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    tp.dump(result, args.json)
+    table = tp.markdown_table(rows)
+    print(table)
+    if args.doc:
+        m = result['machine']
+        header = (f"Measured on {m['cpu']} ({m['cores']} cores, "
+                  f"{m['torch_threads']} torch threads), torch {m['torch']}, "
+                  f"mmengine {m['mmengine']}, mmcv {m['mmcv']}, mmseg "
+                  f"{m['mmseg']}.\nCommand: `{result['command']}`\n\n")
+        tp.replace_section(args.doc, 'throughput', header + table)
+    return 0
+
+
+if __name__ == '__main__':
+    run_cli(main)

@@ -1,0 +1,45 @@
+# CPU recipe: the ResNet-18 UNet trained at 160x160 for ~30 minutes on two
+# CPU cores from scratch. Measured choices and results: docs/benchmarks.md.
+# With internet, start from ImageNet weights instead: drop
+# `--pretrained none` (the backbone keeps torchvision://resnet18).
+#   python tools/train.py configs/pets/cpu_fast.py --pretrained none
+_base_ = ['./resnet18_unet.py']
+crop_size = (160, 160)
+model = dict(
+    # every photo shows one kind of pet: its foreground takes one class
+    type='VotingEncoderDecoder', fg_vote=dict(mode='image'),
+    data_preprocessor=dict(size=crop_size))
+
+# Photos are decoded once per worker and kept in memory; they are shrunk to
+# 160 before the costly colour jitter.
+train_pipeline = [
+    dict(type='CachedLoadImageFromFile'),
+    dict(type='CachedLoadAnnotations'),
+    dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 2.0),
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='CachedLoadImageFromFile'),
+    dict(type='Resize', scale=crop_size, keep_ratio=True),
+    dict(type='CachedLoadAnnotations'),  # full-size masks: scored at 256
+    dict(type='PackSegInputs'),
+]
+# One worker: on 2 cores a second one slows the training process more than
+# it helps (runner 11.23 img/s with 1 worker, 10.75 with 2; bare loop 11.84).
+train_dataloader = dict(num_workers=1, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# One-cycle AdamW: 2500 iterations of batch 8 take ~30 min on 2 cores
+# (benchmarks/budget.py fits them to any budget).
+optim_wrapper = dict(optimizer=dict(lr=2e-3, weight_decay=1e-2))
+param_scheduler = [
+    dict(type='OneCycleLR', eta_max=2e-3, total_steps=2500, pct_start=0.1,
+         by_epoch=False, begin=0, end=2500),
+]
+train_cfg = dict(max_iters=2500, val_interval=500)
+default_hooks = dict(checkpoint=dict(interval=500))

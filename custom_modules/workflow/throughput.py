@@ -1,0 +1,204 @@
+"""Training and inference speed of a config: the project's runner against a
+bare PyTorch loop on the same model and tensors (benchmarks/throughput.py).
+
+Per config, in a fresh process (so peak memory is that config's):
+- ``runner_train``: steady-state img/s of ``Runner.train()`` with the
+  config's data pipeline, workers and hooks (validation and checkpoints
+  off), timed after warm-up iterations.
+- ``bare_train``: img/s of ``loss = model(x, samples, mode='loss');
+  backward; AdamW step`` on one preprocessed batch of the same size, reused.
+- ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
+  val split, plain and with the flip TTA wrapper (``tools/test.py --tta``).
+- ``peak_rss_mb``: the process's peak resident memory.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os.path as osp
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from typing import List, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+from .budget import calibration_config, seconds_per_iteration
+from .inference import init_scope, wrap_tta
+
+
+class _TestClock(Hook):
+    """Time stamps after every test iteration, the first ``skip`` left out."""
+
+    priority = 'VERY_LOW'
+
+    def __init__(self, skip: int = 2) -> None:
+        self.skip = skip
+        self.stamps: List[float] = []
+        self.batch_sizes: List[int] = []
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None,
+                        outputs=None) -> None:
+        if batch_idx + 1 >= self.skip:
+            self.stamps.append(time.perf_counter())
+            self.batch_sizes.append(len(outputs))
+
+    def images_per_second(self) -> float:
+        if len(self.stamps) < 2:
+            raise RuntimeError('too few test batches to time; use more images')
+        return sum(self.batch_sizes[1:]) / (self.stamps[-1] - self.stamps[0])
+
+
+def test_images_per_second(cfg: Config, tta: bool, images: int = 48) -> float:
+    """Inference img/s of ``Runner.test()`` on the first ``images`` val images
+    (random weights: speed does not depend on them)."""
+    from mmengine.runner import Runner
+    test = copy.deepcopy(cfg)
+    test.test_dataloader = copy.deepcopy(cfg.val_dataloader)
+    test.test_dataloader.dataset.indices = images
+    test.test_evaluator = copy.deepcopy(cfg.val_evaluator)
+    if tta:
+        wrap_tta(test)
+    with tempfile.TemporaryDirectory(prefix='throughput_test_') as tmp:
+        test = calibration_config(test, tmp)
+        runner = Runner.from_cfg(test)
+        clock = _TestClock()
+        runner.register_hook(clock)
+        runner.test()
+        return clock.images_per_second()
+
+
+def bare_train_images_per_second(cfg: Config, iters: int = 8, skip: int = 1,
+                                 max_seconds: float = 45.0,
+                                 channels_last: bool = False) -> float:
+    """img/s of a plain PyTorch training loop on one real batch, reused.
+
+    Median step time over ``iters`` steps after ``skip`` (fewer, but at
+    least 3, once ``max_seconds`` have passed). ``channels_last`` puts the
+    model and the batch in that memory format.
+    """
+    from mmengine.runner import Runner
+    from mmseg.registry import MODELS
+    init_scope(cfg)
+    with tempfile.TemporaryDirectory(prefix='throughput_bare_') as tmp:
+        loader = Runner.build_dataloader(
+            calibration_config(cfg, tmp).train_dataloader, seed=0)
+        batch = next(iter(loader))
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    model.train()
+    data = model.data_preprocessor(batch, True)
+    inputs, samples = data['inputs'], data['data_samples']
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+    opt_cfg = cfg.optim_wrapper.optimizer
+    optimizer = torch.optim.AdamW(model.parameters(), lr=opt_cfg.get('lr', 1e-3),
+                                  weight_decay=opt_cfg.get('weight_decay', 0))
+    times: List[float] = []
+    while len(times) < skip + iters:
+        start = time.perf_counter()
+        losses = model(inputs, samples, mode='loss')
+        loss = sum(v for k, v in losses.items() if 'loss' in k)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+        timed = times[skip:]
+        if len(timed) >= 3 and sum(timed) >= max_seconds:
+            break
+    return inputs.shape[0] / statistics.median(times[skip:])
+
+
+def measure_config(cfg: Config, train_iters: int = 12,
+                   test_images: int = 48) -> dict:
+    """All speed figures of one prepared config (see the module docstring)."""
+    batch = cfg.train_dataloader.batch_size
+    runner_s = seconds_per_iteration(cfg, skip=2, timed=train_iters,
+                                     max_seconds=60)
+    bare = bare_train_images_per_second(cfg, iters=min(train_iters, 8))
+    plain = test_images_per_second(cfg, tta=False, images=test_images)
+    tta = test_images_per_second(cfg, tta=True, images=test_images)
+    runner = batch / runner_s
+    return dict(batch=batch, runner_train=round(runner, 3),
+                bare_train=round(bare, 3),
+                runner_over_bare=round(runner / bare, 3),
+                runner_test=round(plain, 2), runner_test_tta=round(tta, 2),
+                tta_time_ratio=round(plain / tta, 3),
+                peak_rss_mb=round(resource.getrusage(
+                    resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def machine_info() -> dict:
+    """CPU, threads and library versions for the benchmark header."""
+    import mmcv
+    import mmengine
+    import mmseg
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            names = [ln.split(':', 1)[1].strip() for ln in f
+                     if ln.startswith('model name')]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    import os
+    return dict(cpu=cpu, cores=os.cpu_count(),
+                torch_threads=torch.get_num_threads(),
+                gpu=torch.cuda.get_device_name(0)
+                if torch.cuda.is_available() else None,
+                python=platform.python_version(), torch=torch.__version__,
+                mmengine=mmengine.__version__, mmcv=mmcv.__version__,
+                mmseg=mmseg.__version__)
+
+
+def markdown_table(rows: Sequence[dict]) -> str:
+    """The throughput rows as a markdown table (img/s, ratios, MB)."""
+    head = ('| config | batch | train img/s (runner) | train img/s (bare '
+            'loop) | runner / bare | test img/s | test img/s (flip TTA) | '
+            'TTA time / plain | peak RSS MB |\n'
+            '|---|---|---|---|---|---|---|---|---|\n')
+    lines = [f"| {r['config']} | {r['batch']} | {r['runner_train']:.2f} | "
+             f"{r['bare_train']:.2f} | {r['runner_over_bare']:.3f} | "
+             f"{r['runner_test']:.2f} | {r['runner_test_tta']:.2f} | "
+             f"{r['tta_time_ratio']:.3f} | {r['peak_rss_mb']} |"
+             for r in rows]
+    return head + '\n'.join(lines) + '\n'
+
+
+def replace_section(path: str, name: str, text: str) -> None:
+    """Put ``text`` between ``<!-- name:start -->`` and ``<!-- name:end -->``
+    in ``path`` (appending the markers if the file lacks them)."""
+    start, end = f'<!-- {name}:start -->', f'<!-- {name}:end -->'
+    doc = open(path).read() if osp.exists(path) else ''
+    block = f'{start}\n{text.rstrip()}\n{end}'
+    if start in doc and end in doc:
+        before, rest = doc.split(start, 1)
+        after = rest.split(end, 1)[1]
+        doc = before + block + after
+    else:
+        doc = doc.rstrip() + ('\n\n' if doc else '') + block + '\n'
+    with open(path, 'w') as f:
+        f.write(doc)
+
+
+def dump(obj, path: str) -> None:
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=2)
+
+
+def prepared_config(config: str, data_root=None, clearml: bool = False,
+                    work_dir=None) -> Config:
+    """``config`` as ``tools/train.py CONFIG --pretrained none`` builds it."""
+    from .train import build_parser, prepare_config
+    argv = [config, '--pretrained', 'none',
+            '--work-dir', work_dir or tempfile.mkdtemp(prefix='throughput_')]
+    if data_root:
+        argv += ['--data-root', data_root]
+    if not clearml:
+        argv.append('--no-clearml')
+    return prepare_config(build_parser().parse_args(argv))

@@ -1,0 +1,129 @@
+"""Foreground vote: one pet class per image or per blob."""
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.config import ConfigDict
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+import custom_modules  # noqa: F401
+from custom_modules.models import FlipTTA, vote_foreground
+
+
+def _probs(labels, confidence=0.8, num_classes=3):
+    """(C, H, W) probabilities whose argmax is ``labels``."""
+    labels = torch.as_tensor(labels)
+    rest = (1 - confidence) / (num_classes - 1)
+    probs = torch.full((num_classes, *labels.shape), rest)
+    probs.scatter_(0, labels[None], confidence)
+    return probs
+
+
+def test_image_vote_gives_all_foreground_the_majority_pet():
+    labels = torch.zeros(6, 6, dtype=torch.long)
+    labels[0:2, 0:2] = 1          # 4 cat pixels, one blob
+    labels[4:6, 3:6] = 2          # 6 dog pixels, another blob
+    out = vote_foreground(_probs(labels), mode='image')
+    assert (out[labels == 0] == 0).all()
+    assert (out[labels > 0] == 2).all()
+
+
+def test_vote_weighs_probability_mass_not_pixel_count():
+    labels = torch.zeros(4, 4, dtype=torch.long)
+    labels[0, :3] = 1             # 3 cat pixels, barely cat
+    labels[1, 0] = 2              # 1 dog pixel, very sure
+    probs = _probs(labels)
+    probs[:, labels == 1] = torch.tensor([0.1, 0.46, 0.44])[:, None]
+    probs[:, 1, 0] = torch.tensor([0.0, 0.0, 1.0])
+    # mass: cat 3 * 0.46 + 0.0 = 1.38; dog 3 * 0.44 + 1.0 = 2.32
+    assert (vote_foreground(probs)[labels > 0] == 2).all()
+
+
+def test_component_vote_keeps_separate_animals_apart():
+    labels = torch.zeros(8, 8, dtype=torch.long)
+    labels[0:3, 0:3] = 1
+    labels[1, 1] = 2              # a dog pixel inside the cat
+    labels[5:8, 5:8] = 2
+    out = vote_foreground(_probs(labels), mode='component')
+    assert (out[0:3, 0:3] == 1).all()
+    assert (out[5:8, 5:8] == 2).all()
+    # the image vote would make everything dog (10 dog vs 8 cat pixels)
+    assert (vote_foreground(_probs(labels))[labels > 0] == 2).all()
+
+
+def test_no_foreground_and_bad_mode():
+    labels = torch.zeros(3, 3, dtype=torch.long)
+    assert torch.equal(vote_foreground(_probs(labels)), labels)
+    with pytest.raises(ValueError, match='vote mode'):
+        vote_foreground(_probs(labels), mode='blob')
+
+
+SIZE = 32
+
+
+def _segmentor(fg_vote):
+    torch.manual_seed(0)
+    return MODELS.build(ConfigDict(
+        type='VotingEncoderDecoder', fg_vote=fg_vote,
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
+                               std=[1, 1, 1], size=(SIZE, SIZE)),
+        backbone=dict(type='ResNet', depth=18, base_channels=8,
+                      stem_channels=8, init_cfg=None),
+        decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
+                         decoder_channels=(16, 16, 8), num_classes=3,
+                         loss_decode=dict(type='CEDiceLoss')),
+        test_cfg=dict(mode='whole'))).eval()
+
+
+def _sample():
+    s = SegDataSample(metainfo=dict(
+        img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE),
+        pad_shape=(SIZE, SIZE), padding_size=[0, 0, 0, 0], img_path='0.jpg'))
+    s.gt_sem_seg = PixelData(data=torch.zeros(1, SIZE, SIZE).long())
+    return s
+
+
+def _mixed_logits():
+    """(1, 3, SIZE, SIZE): 16 rows barely cat, then 8 rows surely dog."""
+    logits = torch.zeros(1, 3, SIZE, SIZE)
+    logits[0, 1, 4:20] = 2.0      # p(cat) 0.49, p(dog) 0.44
+    logits[0, 2, 4:20] = 1.9
+    logits[0, 2, 20:28] = 5.0     # p(dog) 0.99
+    return logits
+
+
+@pytest.mark.parametrize('tta', [False, True])
+def test_segmentor_votes_and_keeps_logits(tta, monkeypatch):
+    """Same logits through a plain and a voting segmentor (and FlipTTA)."""
+    plain, voting = _segmentor(None), _segmentor(dict(mode='image'))
+    for model in (plain, voting):  # the network's output, flip-symmetric
+        monkeypatch.setattr(model, 'inference',
+                            lambda x, metas: _mixed_logits().expand(
+                                x.shape[0], -1, -1, -1))
+    models = [FlipTTA(m).eval() if tta else m for m in (plain, voting)]
+    inputs = torch.zeros(1, 3, SIZE, SIZE)
+    with torch.no_grad():
+        a, b = (m.predict(inputs, [_sample()])[0] for m in models)
+    assert torch.allclose(a.seg_logits.data, b.seg_logits.data)
+    plain_pred, voted = a.pred_sem_seg.data[0], b.pred_sem_seg.data[0]
+    assert set(plain_pred.unique().tolist()) == {0, 1, 2}
+    assert (voted[4:28] == 2).all()  # dog mass 480 > cat mass 253
+    assert torch.equal(voted[:4], plain_pred[:4])  # background untouched
+
+
+def test_bad_mode_in_config_is_named():
+    with pytest.raises(ValueError, match='model.fg_vote.mode'):
+        _segmentor(dict(mode='pixels'))
+
+
+def test_real_masks_never_hold_cat_and_dog(real_pets_root):
+    """The premise of the image vote, on every real train and val mask."""
+    both = []
+    for split in ('train', 'val'):
+        for path in sorted((real_pets_root / 'labels' / split).glob('*.png')):
+            values = np.unique(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
+            if {1, 2} <= set(values.tolist()):
+                both.append(path.name)
+    assert both == []

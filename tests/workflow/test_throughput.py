@@ -1,0 +1,54 @@
+"""Throughput benchmark helpers: markdown sections, table, one tiny config."""
+import ast
+
+import pytest
+
+from custom_modules.workflow import throughput as tp
+
+import helpers
+
+
+def test_replace_section_rewrites_only_between_markers(tmp_path):
+    doc = tmp_path / 'bench.md'
+    doc.write_text('# Title\n\nintro\n')
+    tp.replace_section(str(doc), 'speed', 'table v1')
+    tp.replace_section(str(doc), 'other', 'kept')
+    tp.replace_section(str(doc), 'speed', 'table v2\n')
+    text = doc.read_text()
+    assert text.startswith('# Title\n\nintro\n')
+    assert 'table v1' not in text
+    assert '<!-- speed:start -->\ntable v2\n<!-- speed:end -->' in text
+    assert '<!-- other:start -->\nkept\n<!-- other:end -->' in text
+
+
+def test_markdown_table_has_one_row_per_config():
+    row = dict(config='cpu_fast', batch=8, runner_train=9.5, bare_train=10.0,
+               runner_over_bare=0.95, runner_test=40.0, runner_test_tta=20.5,
+               tta_time_ratio=1.951, peak_rss_mb=900)
+    table = tp.markdown_table([row, dict(row, config='unet')])
+    lines = table.strip().splitlines()
+    assert len(lines) == 4
+    assert lines[2].startswith('| cpu_fast | 8 | 9.50 | 10.00 | 0.950 |')
+    assert lines[2].endswith('| 1.951 | 900 |')
+
+
+def test_measure_tiny_config(tiny_pets, tmp_path):
+    cfg = tp.prepared_config('configs/pets/resnet18_unet.py',
+                             str(tiny_pets), work_dir=str(tmp_path))
+    tiny = dict(a.split('=', 1) for a in helpers.TINY_RESNET18_UNET)
+    for key, value in tiny.items():
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            pass
+        cfg.merge_from_dict({key: value})
+    cfg.train_dataloader.batch_size = 2
+    cfg.val_dataloader.batch_size = 1  # 4 val images: 2 timed batches
+    row = tp.measure_config(cfg, train_iters=3, test_images=4)
+    assert row['batch'] == 2
+    assert row['runner_train'] > 0 and row['bare_train'] > 0
+    assert row['runner_over_bare'] == pytest.approx(
+        row['runner_train'] / row['bare_train'], rel=0.01)
+    assert row['tta_time_ratio'] == pytest.approx(
+        row['runner_test'] / row['runner_test_tta'], rel=0.01)
+    assert row['peak_rss_mb'] > 100

@@ -34,6 +34,13 @@ library it patches does not need it. Four problems, four fixes:
    instead of ``nccl``, and ``MMDistributedDataParallel`` gets
    ``device_ids=None``, so ``torchrun ... --launcher pytorch`` also trains
    on CPU processes. With CUDA nothing changes.
+
+Part of 2: mmengine's ``OneCycleLR`` keeps its annealing function as a
+bound method in ``__dict__``, which ``state_dict()`` returns whole, so every
+checkpoint of a one-cycle run pickles the scheduler object itself and the
+safe loader (rightly) refuses it. The scheduler's ``state_dict`` leaves that
+entry out (``__init__`` rebuilds it from ``anneal_strategy``), and its
+``load_state_dict`` ignores it in older checkpoints.
 """
 from __future__ import annotations
 
@@ -319,6 +326,27 @@ _KNOWN_NOISE = (
 )
 
 
+def _install_one_cycle_state_fix() -> None:
+    from mmengine.optim.scheduler.param_scheduler import \
+        OneCycleParamScheduler as OneCycle
+    if getattr(OneCycle, '_pets_state_fix', False):
+        return
+    state_dict, load_state_dict = OneCycle.state_dict, OneCycle.load_state_dict
+
+    def plain_state_dict(self) -> dict:
+        state = state_dict(self)
+        state.pop('anneal_func', None)  # a bound method: rebuilt by __init__
+        return state
+
+    def tolerant_load_state_dict(self, state: dict) -> None:
+        state = {k: v for k, v in state.items() if k != 'anneal_func'}
+        load_state_dict(self, state)
+
+    OneCycle.state_dict = plain_state_dict
+    OneCycle.load_state_dict = tolerant_load_state_dict
+    OneCycle._pets_state_fix = True
+
+
 def _quiet_known_warnings() -> None:
     for pattern in _KNOWN_NOISE:
         warnings.filterwarnings('ignore', message=pattern)
@@ -335,6 +363,7 @@ def apply() -> None:
     _quiet_known_warnings()
     _install_ops_stand_in()
     _install_safe_loading()
+    _install_one_cycle_state_fix()
     _install_torchvision_scheme()
     _install_cpu_distributed()
     _applied = True

@@ -164,3 +164,35 @@ def test_torchvision_scheme_resolves_without_torchvision(tmp_path,
     torch.testing.assert_close(loaded['conv1.weight'], weights['conv1.weight'])
     with pytest.raises(KeyError, match='unknown torchvision model'):
         CheckpointLoader.load_checkpoint('torchvision://resnet19')
+
+
+def _one_cycle(total=10):
+    from mmengine.optim.scheduler import OneCycleLR
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=0.1)
+    return optimizer, OneCycleLR(optimizer, eta_max=0.1, total_steps=total,
+                                 by_epoch=False)
+
+
+def test_one_cycle_scheduler_state_loads_with_weights_only(tmp_path):
+    """Its state used to hold a bound method, pickling the scheduler."""
+    from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
+    optimizer, sched = _one_cycle()
+    for _ in range(4):
+        optimizer.step()
+        sched.step()
+    path = tmp_path / 'one_cycle.pth'
+    save_checkpoint({'param_schedulers': [sched.state_dict()]}, str(path))
+    state = _load_checkpoint(str(path))['param_schedulers'][0]
+    assert 'anneal_func' not in state
+    # resuming continues the same schedule
+    optimizer2, resumed = _one_cycle()
+    resumed.load_state_dict(state)
+    sched.step()
+    resumed.step()
+    assert optimizer2.param_groups[0]['lr'] == pytest.approx(
+        optimizer.param_groups[0]['lr'])
+    # an old state that still holds the method is accepted, the method not
+    old = dict(state, anneal_func='stale')
+    resumed.load_state_dict(old)
+    assert callable(resumed.anneal_func)

@@ -57,7 +57,7 @@ class ResNetUNetHead(BaseDecodeHead):
             near zero and the model learned one pet class while the other
             stalled: with ``--overfit-batch 4`` the dog image stayed at
             uniform probabilities for 600 iterations; with the default init
-            it is learned within 40 (docs/workflow.md).
+            its Jaccard is 71.6 at iteration 25 (docs/workflow.md).
 
     Output: logits of shape (N, num_classes, H, W) for an (N, 3, H, W) input.
     """

@@ -3,7 +3,8 @@
     python benchmarks/throughput.py --data-root ../shared/data/pets
 
 Each config is measured in its own process (peak memory is per config).
-Writes benchmarks/results/throughput.json and the table between the
+Updates the rows of the configs measured in benchmarks/results/throughput.json
+(other rows are kept) and writes the table between the
 ``throughput`` markers of docs/benchmarks.md; prints the table. Definitions:
 :mod:`custom_modules.workflow.throughput`.
 """
@@ -57,6 +58,12 @@ def main(argv) -> int:
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             rows.append(json.load(open(out.name)))
         print(json.dumps(rows[-1]), flush=True)
+    # rows of configs not measured this time are kept from the last run
+    measured = {r['config'] for r in rows}
+    if Path(args.json).is_file():
+        old = json.loads(Path(args.json).read_text()).get('rows', [])
+        rows = sorted(rows + [r for r in old if r['config'] not in measured],
+                      key=lambda r: r['config'])
     result = dict(machine=tp.machine_info(), rows=rows,
                   command='python benchmarks/throughput.py ' + ' '.join(argv))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

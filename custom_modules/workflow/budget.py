@@ -1,4 +1,6 @@
-"""Train a config from scratch under a wall-clock budget (benchmarks/budget.py).
+"""Train a config from scratch under a wall-clock budget.
+
+Used by ``benchmarks/budget.py``:
 
 1. Calibrate: a throw-away run of a few iterations (no validation, no
    checkpoints, same data pipeline and hooks) measures seconds per iteration
@@ -20,7 +22,7 @@ import os.path as osp
 import tempfile
 import time
 import uuid
-from typing import Optional, Sequence
+from typing import Sequence
 
 from mmengine.config import Config, DictAction
 from mmengine.hooks import Hook
@@ -28,25 +30,35 @@ from mmengine.logging import print_log
 
 from ..hooks.time_budget import fit_schedule
 from .errors import UserError
+from .safety import preflight
 from .train import build_parser as train_parser
 from .train import prepare_config
 
 
 class _IterClock(Hook):
-    """Times iterations after ``skip`` warm-up ones; stops after ``timed``
+    """Times iterations after a warm-up of ``skip`` iterations (or
+    ``warmup_seconds``, whichever ends first); stops after ``timed``
     iterations or ``max_seconds`` of them (at least 2)."""
 
     priority = 'VERY_LOW'
 
-    def __init__(self, skip: int, timed: int, max_seconds: float) -> None:
+    def __init__(self, skip: int, timed: int, max_seconds: float,
+                 warmup_seconds: float = float('inf')) -> None:
         self.skip, self.timed, self.max_seconds = skip, timed, max_seconds
+        self.warmup_seconds = warmup_seconds
         self.stamps: list = []
+        self._first = None
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
-        if runner.iter + 1 < self.skip:
+        now = time.perf_counter()
+        if self._first is None:
+            self._first = now
+        warm = runner.iter + 1 >= self.skip or \
+            now - self._first >= self.warmup_seconds
+        if not self.stamps and not warm:
             return
-        self.stamps.append(time.perf_counter())
+        self.stamps.append(now)
         n = len(self.stamps) - 1
         if n >= self.timed or (n >= 2 and self.stamps[-1] - self.stamps[0]
                                >= self.max_seconds):
@@ -77,17 +89,19 @@ def calibration_config(cfg: Config, work_dir: str) -> Config:
 
 
 def seconds_per_iteration(cfg: Config, skip: int = 3, timed: int = 12,
-                          max_seconds: float = 90.0) -> float:
+                          max_seconds: float = 90.0,
+                          warmup_seconds: float = float('inf')) -> float:
     """Measure one training iteration of ``cfg`` on this machine (seconds).
 
-    The first ``skip`` iterations (worker start-up, allocator warm-up) are
-    not timed; then ``timed`` iterations, or fewer when they pass
+    The first ``skip`` iterations (worker start-up, allocator warm-up,
+    image cache filling) are not timed, or fewer once ``warmup_seconds``
+    have passed; then ``timed`` iterations, or fewer when they pass
     ``max_seconds``.
     """
     from mmengine.runner import Runner
     with tempfile.TemporaryDirectory(prefix='budget_calibration_') as tmp:
         runner = Runner.from_cfg(calibration_config(cfg, tmp))
-        clock = _IterClock(skip, timed, max_seconds)
+        clock = _IterClock(skip, timed, max_seconds, warmup_seconds)
         runner.register_hook(clock)
         runner.train()
         return clock.seconds_per_iter()
@@ -143,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.minutes <= 0 or args.eval_every <= 0:
+        raise UserError(f'--minutes {args.minutes} / --eval-every '
+                        f'{args.eval_every}: give positive minutes')
     name = osp.splitext(osp.basename(args.config))[0]
     train_argv = [args.config, '--pretrained', 'none',
                   '--work-dir', args.work_dir or osp.join('work_dirs',
@@ -156,10 +173,8 @@ def main(argv: Sequence[str]) -> int:
     train_args = train_parser().parse_args(train_argv)
     train_args.cfg_options = args.cfg_options
     cfg = prepare_config(train_args)
-    from .safety import preflight
-    preflight(cfg)
+    preflight(cfg)  # data errors before the calibration run
     if args.no_fit:
-        spi: Optional[float] = None
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + \
             [dict(type='TimeBudgetHook', minutes=args.minutes)]
         plan = dict(minutes=args.minutes, fitted_iters=None)
@@ -186,7 +201,7 @@ def main(argv: Sequence[str]) -> int:
 
 
 def summarize(result: dict) -> dict:
-    """The final and best val point of a budget run, per-class Dice included."""
+    """Final and best val points of a budget run (per-class Dice too)."""
     points = result.get('points') or []
     if not points:
         raise UserError('budget run recorded no validation')

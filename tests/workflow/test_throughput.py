@@ -44,7 +44,8 @@ def test_measure_tiny_config(tiny_pets, tmp_path):
         cfg.merge_from_dict({key: value})
     cfg.train_dataloader.batch_size = 2
     cfg.val_dataloader.batch_size = 1  # 4 val images: 2 timed batches
-    row = tp.measure_config(cfg, train_iters=3, test_images=4)
+    row = tp.measure_config(cfg, train_iters=3, test_images=4,
+                            warmup_iters=2)
     assert row['batch'] == 2
     assert row['runner_train'] > 0 and row['bare_train'] > 0
     assert row['runner_over_bare'] == pytest.approx(

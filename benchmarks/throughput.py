@@ -33,6 +33,9 @@ def parse(argv):
                                          'throughput.json'))
     p.add_argument('--doc', default=str(ROOT / 'docs' / 'benchmarks.md'),
                    help="markdown file to update ('' to skip)")
+    p.add_argument('--cfg-options', nargs='+', default=[],
+                   help='override config keys for every config measured, '
+                   'e.g. train_dataloader.num_workers=2')
     p.add_argument('--one', help=argparse.SUPPRESS)  # child process mode
     return p.parse_args(argv)
 
@@ -41,8 +44,10 @@ def main(argv) -> int:
     args = parse(argv)
     from custom_modules.workflow import throughput as tp
     if args.one:
-        cfg = tp.prepared_config(args.one, args.data_root, args.clearml)
-        row = dict(config=Path(args.one).stem, **tp.measure_config(cfg))
+        cfg = tp.prepared_config(args.one, args.data_root, args.clearml,
+                                 cfg_options=args.cfg_options)
+        name = ' '.join([Path(args.one).stem, *args.cfg_options])
+        row = dict(config=name, **tp.measure_config(cfg))
         tp.dump(row, args.json)
         return 0
     configs = args.configs or sorted(glob.glob(str(ROOT / 'configs' / 'pets'
@@ -54,16 +59,19 @@ def main(argv) -> int:
             cmd = [sys.executable, __file__, '--one', config, '--json',
                    out.name] + (['--data-root', args.data_root]
                                 if args.data_root else []) + \
-                (['--clearml'] if args.clearml else [])
+                (['--clearml'] if args.clearml else []) + \
+                (['--cfg-options', *args.cfg_options] if args.cfg_options
+                 else [])
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             rows.append(json.load(open(out.name)))
         print(json.dumps(rows[-1]), flush=True)
     # rows of configs not measured this time are kept from the last run
     measured = {r['config'] for r in rows}
+    kept = []
     if Path(args.json).is_file():
         old = json.loads(Path(args.json).read_text()).get('rows', [])
-        rows = sorted(rows + [r for r in old if r['config'] not in measured],
-                      key=lambda r: r['config'])
+        kept = [r for r in old if r['config'] not in measured]
+        rows = sorted(rows + kept, key=lambda r: r['config'])
     result = dict(machine=tp.machine_info(), rows=rows,
                   command='python benchmarks/throughput.py ' + ' '.join(argv))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +83,10 @@ def main(argv) -> int:
         header = (f"Measured on {m['cpu']} ({m['cores']} cores, "
                   f"{m['torch_threads']} torch threads), torch {m['torch']}, "
                   f"mmengine {m['mmengine']}, mmcv {m['mmcv']}, mmseg "
-                  f"{m['mmseg']}.\nCommand: `{result['command']}`\n\n")
+                  f"{m['mmseg']}.\nCommand: `{result['command']}`" +
+                  (f" (rows kept from an earlier run: "
+                   f"{', '.join(r['config'] for r in kept)})" if kept else '')
+                  + '\n\n')
         tp.replace_section(args.doc, 'throughput', header + table)
     return 0
 

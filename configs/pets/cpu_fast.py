@@ -28,8 +28,8 @@ test_pipeline = [
     dict(type='CachedLoadAnnotations'),  # full-size masks: scored at 256
     dict(type='PackSegInputs'),
 ]
-# One worker: on 2 cores a second one slows the training process more than
-# it helps (runner 11.23 img/s with 1 worker, 10.75 with 2; bare loop 11.84).
+# One worker: on 2 cores a second one gave no measurable speed-up
+# (docs/benchmarks.md), and every worker takes CPU from the training step.
 train_dataloader = dict(num_workers=1, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

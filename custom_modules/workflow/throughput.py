@@ -199,11 +199,14 @@ def dump(obj, path: str) -> None:
 
 
 def prepared_config(config: str, data_root=None, clearml: bool = False,
-                    work_dir=None) -> Config:
-    """``config`` as ``tools/train.py CONFIG --pretrained none`` builds it."""
+                    work_dir=None, cfg_options=()) -> Config:
+    """``config`` as ``tools/train.py CONFIG --pretrained none
+    [--cfg-options ...]`` builds it."""
     from .train import build_parser, prepare_config
     argv = [config, '--pretrained', 'none',
             '--work-dir', work_dir or tempfile.mkdtemp(prefix='throughput_')]
+    if cfg_options:
+        argv += ['--cfg-options', *cfg_options]
     if data_root:
         argv += ['--data-root', data_root]
     if not clearml:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import os.path as osp
 import platform
 import resource
@@ -153,7 +154,6 @@ def machine_info() -> dict:
         cpu = names[0] if names else cpu
     except OSError:
         pass
-    import os
     return dict(cpu=cpu, cores=os.cpu_count(),
                 torch_threads=torch.get_num_threads(),
                 gpu=torch.cuda.get_device_name(0)

@@ -83,7 +83,8 @@ def test_train_and_test_on_synthetic_data_with_clearml_down(tiny_pets,
     assert picture.shape == (64, 4 * 64, 3)  # image | GT | prediction | errors
 
 
-@pytest.mark.parametrize('name', ['unet', 'deeplabv3plus', 'resnet_unet'])
+@pytest.mark.parametrize('name', ['unet', 'deeplabv3plus', 'resnet_unet',
+                                  'cpu_fast'])
 def test_each_config_trains_and_tests_on_real_images(name, real_pets_root,
                                                      tmp_path):
     work = tmp_path / name

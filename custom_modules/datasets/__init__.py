@@ -1,5 +1,6 @@
-from .cached_loading import CachedLoadAnnotations, CachedLoadImageFromFile
+from .cached_loading import (IMAGE_LOADERS, MASK_LOADERS,
+                             CachedLoadAnnotations, CachedLoadImageFromFile)
 from .pets import PetsDataset, DatasetError
 
 __all__ = ['PetsDataset', 'DatasetError', 'CachedLoadImageFromFile',
-           'CachedLoadAnnotations']
+           'CachedLoadAnnotations', 'IMAGE_LOADERS', 'MASK_LOADERS']

@@ -16,6 +16,11 @@ from mmcv.transforms import LoadImageFromFile
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
 
+#: Transform types that read the photo / the mask from disk, plain and
+#: cached: code that rearranges a pipeline looks them up here.
+IMAGE_LOADERS = ('LoadImageFromFile', 'CachedLoadImageFromFile')
+MASK_LOADERS = ('LoadAnnotations', 'CachedLoadAnnotations')
+
 _IMAGES: Dict[Hashable, np.ndarray] = {}
 _MASKS: Dict[Hashable, np.ndarray] = {}
 

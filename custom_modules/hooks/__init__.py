@@ -1,3 +1,4 @@
+from .channels_last import ChannelsLastHook, uses_channels_last
 from .learning_curves import CurvesHook, TrainMetricsHook
 from .run_guards import InterruptHook, NonFiniteLossHook
 from .test_outputs_hook import TestOutputsHook
@@ -6,4 +7,4 @@ from .val_loss_loop import ValLossLoop
 
 __all__ = ['TestOutputsHook', 'TrainMetricsHook', 'CurvesHook', 'ValLossLoop',
            'InterruptHook', 'NonFiniteLossHook', 'TimeBudgetHook', 'fit_schedule',
-           'plot_budget_curve']
+           'plot_budget_curve', 'ChannelsLastHook', 'uses_channels_last']

@@ -17,6 +17,7 @@ from typing import List, Sequence
 import numpy as np
 from mmengine.config import DictAction
 
+from ..datasets import MASK_LOADERS
 from .config import load_config
 from .errors import UserError
 
@@ -51,7 +52,7 @@ def inference_pipeline(cfg):
     from mmcv.transforms import Compose
     pipeline = cfg.test_dataloader.dataset.get('pipeline') or \
         cfg.get('test_pipeline')
-    return Compose([t for t in pipeline if t['type'] != 'LoadAnnotations'])
+    return Compose([t for t in pipeline if t['type'] not in MASK_LOADERS])
 
 
 def predict_photo(model, pipeline, path: str) -> np.ndarray:

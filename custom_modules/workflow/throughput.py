@@ -6,7 +6,9 @@ Per config, in a fresh process (so peak memory is that config's):
   config's data pipeline, workers and hooks (validation and checkpoints
   off), timed after warm-up iterations.
 - ``bare_train``: img/s of ``loss = model(x, samples, mode='loss');
-  backward; AdamW step`` on one preprocessed batch of the same size, reused.
+  backward; AdamW step`` on one preprocessed batch of the same size, reused
+  (in channels_last when the config's ``ChannelsLastHook`` puts the runner's
+  model in it).
 - ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
   val split, plain and with the flip TTA wrapper (``tools/test.py --tta``).
 - ``peak_rss_mb``: the process's peak resident memory.
@@ -28,6 +30,7 @@ import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
+from ..hooks.channels_last import uses_channels_last
 from .budget import calibration_config, seconds_per_iteration
 from .inference import init_scope, wrap_tta
 
@@ -126,9 +129,9 @@ def measure_config(cfg: Config, train_iters: int = 20,
     """
     batch = cfg.train_dataloader.batch_size
     runner_s = seconds_per_iteration(cfg, skip=warmup_iters,
-                                     timed=train_iters, max_seconds=60,
-                                     warmup_seconds=60)
-    bare = bare_train_images_per_second(cfg, iters=min(train_iters, 8))
+                                     timed=train_iters)
+    bare = bare_train_images_per_second(
+        cfg, iters=min(train_iters, 8), channels_last=uses_channels_last(cfg))
     plain = test_images_per_second(cfg, tta=False, images=test_images)
     tta = test_images_per_second(cfg, tta=True, images=test_images)
     runner = batch / runner_s

@@ -11,6 +11,7 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 
+from ..datasets import IMAGE_LOADERS, MASK_LOADERS
 from ..hooks.run_guards import add_run_guards
 from .config import (fetch_pretrained, load_config, set_data, set_pretrained,
                      use_clearml)
@@ -139,11 +140,11 @@ def apply_early_stopping(cfg: Config) -> None:
 
 def overfit_pipeline(pipeline: Sequence[dict]) -> list:
     """A test pipeline that also resizes the masks (labels loaded first)."""
-    first = [t for t in pipeline if t['type'] == 'LoadImageFromFile']
-    labels = [t for t in pipeline if t['type'] == 'LoadAnnotations'] or \
+    first = [t for t in pipeline if t['type'] in IMAGE_LOADERS]
+    labels = [t for t in pipeline if t['type'] in MASK_LOADERS] or \
         [dict(type='LoadAnnotations')]
     rest = [t for t in pipeline
-            if t['type'] not in ('LoadImageFromFile', 'LoadAnnotations')]
+            if t['type'] not in IMAGE_LOADERS + MASK_LOADERS]
     return [copy.deepcopy(t) for t in first + labels + rest]
 
 

@@ -58,6 +58,15 @@ def test_plan_budget_places_validation_by_minutes():
     assert hooks == [dict(type='TimeBudgetHook', minutes=30)]
 
 
+def test_plan_budget_margin_fits_fewer_iterations():
+    cfg = _cfg()
+    plan = plan_budget(cfg, minutes=30, eval_every=5, seconds_per_iter=0.75,
+                       margin=0.05)
+    assert plan['fitted_iters'] == 2285 == cfg.train_cfg.max_iters  # 1800/0.7875
+    assert plan['margin'] == 0.05 and plan['seconds_per_iter'] == 0.75
+    assert cfg.param_scheduler[1].end == 2285
+
+
 def test_calibration_config_trains_only():
     cfg = _cfg(val_dataloader=dict(batch_size=1), val_cfg=dict(),
                val_evaluator=dict(), custom_hooks=[dict(type='CurvesHook')],
@@ -106,7 +115,8 @@ def test_budget_run_fits_the_schedule_to_the_calibrated_speed(tiny_pets,
                           '--eval-every', str(1 / 60))
     plan = result['plan']
     assert plan['config_iters'] == 10 ** 6
-    expected = 3 / plan['seconds_per_iter']
+    assert plan['margin'] == 0.05  # the default
+    expected = 3 / (plan['seconds_per_iter'] * 1.05)
     assert abs(plan['fitted_iters'] - expected) <= 1
     assert result['max_iters'] == plan['fitted_iters']
     assert abs(plan['val_interval'] - 1 / plan['seconds_per_iter']) <= 1

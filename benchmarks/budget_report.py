@@ -4,8 +4,9 @@
         work_dirs/budget/resnet18_unet work_dirs/budget/deeplabv3plus
 
 Reads each <work_dir>/budget.json (benchmarks/budget.py), prints a markdown
-table, writes it between the ``budget`` markers of docs/benchmarks.md and
-the curves to docs/img/budget_curves.png.
+table (one row per run, named after its work dir), writes it between the
+``budget`` markers of docs/benchmarks.md and the curves to
+docs/img/budget_curves.png.
 """
 import argparse
 import json
@@ -29,14 +30,16 @@ def main(argv) -> int:
                                          'budget.json'))
     args = p.parse_args(argv)
     from custom_modules.hooks import plot_budget_curve
-    from custom_modules.workflow.budget import budget_table, load_result
+    from custom_modules.workflow.budget import (budget_table, load_result,
+                                                run_name)
     from custom_modules.workflow.throughput import replace_section
-    results = [load_result(d) for d in args.work_dirs]
+    results = [dict(load_result(d), name=Path(d).name)
+               for d in args.work_dirs]
     table = budget_table(results)
     print(table)
     Path(args.png).parent.mkdir(parents=True, exist_ok=True)
-    plot_budget_curve([(Path(r['config']).stem, r['points'])
-                       for r in results], args.png)
+    plot_budget_curve([(run_name(r), r['points']) for r in results],
+                      args.png)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
     if args.doc:

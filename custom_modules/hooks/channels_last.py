@@ -23,7 +23,7 @@ class ChannelsLastHook(Hook):
     converting the weights puts the whole network in NHWC: no change to the
     data pipeline or the preprocessor. On CPU, oneDNN's convolutions are
     faster in that layout: the ResNet-18 UNet at 160x160 trains 17-19 %
-    faster in the bare loop (``benchmarks/channels_last.py``). Results are
+    faster in the bare loop (``benchmarks/cpu_speedups.py``). Results are
     the same up to float rounding; checkpoints load into either layout.
 
     The parameters are converted in place (same ``Parameter`` objects), so

@@ -74,11 +74,14 @@ class CEDiceLoss(nn.Module):
     def forward(self, logits: torch.Tensor, label: torch.Tensor,
                 weight: Optional[torch.Tensor] = None,
                 ignore_index: Optional[int] = None, **kwargs) -> torch.Tensor:
-        """Args: logits (N, C, H, W); label (N, H, W) int64. Returns a scalar."""
+        """Args: logits (N, C, H, W), any float dtype (computed in at least
+        float32); label (N, H, W) int64. Returns a scalar."""
         if weight is not None:
             raise ValueError('CEDiceLoss does not take per-pixel weights '
                              '(remove the sampler from the decode head)')
         ignore = self.ignore_index if ignore_index is None else ignore_index
+        # bfloat16 under autocast: sum in float32 (float64 stays float64)
+        logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
         class_weight = (None if self.class_weight is None else
                         self.class_weight.to(logits))
         ce = F.cross_entropy(logits, label, weight=class_weight,

@@ -7,8 +7,9 @@ Per config, in a fresh process (so peak memory is that config's):
   off), timed after warm-up iterations.
 - ``bare_train``: img/s of ``loss = model(x, samples, mode='loss');
   backward; AdamW step`` on one preprocessed batch of the same size, reused
-  (in channels_last when the config's ``ChannelsLastHook`` puts the runner's
-  model in it).
+  (in channels_last and under bfloat16 autocast when the config's
+  ``ChannelsLastHook`` / ``AutocastOptimWrapper`` put the runner's model
+  there).
 - ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
   val split, plain and with the flip TTA wrapper (``tools/test.py --tta``).
 - ``peak_rss_mb``: the process's peak resident memory.
@@ -24,13 +25,14 @@ import resource
 import statistics
 import tempfile
 import time
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from ..hooks.channels_last import uses_channels_last
+from ..optim import autocast_dtype
 from .budget import calibration_config, seconds_per_iteration
 from .inference import init_scope, wrap_tta
 
@@ -78,12 +80,15 @@ def test_images_per_second(cfg: Config, tta: bool, images: int = 48) -> float:
 
 def bare_train_images_per_second(cfg: Config, iters: int = 8, skip: int = 1,
                                  max_seconds: float = 45.0,
-                                 channels_last: bool = False) -> float:
+                                 channels_last: bool = False,
+                                 autocast: Optional[torch.dtype] = None
+                                 ) -> float:
     """img/s of a plain PyTorch training loop on one real batch, reused.
 
     Median step time over ``iters`` steps after ``skip`` (fewer, but at
     least 3, once ``max_seconds`` have passed). ``channels_last`` puts the
-    model and the batch in that memory format.
+    model and the batch in that memory format; ``autocast`` (a dtype) runs
+    the forward pass under ``torch.autocast`` on the CPU.
     """
     from mmengine.runner import Runner
     from mmseg.registry import MODELS
@@ -107,7 +112,9 @@ def bare_train_images_per_second(cfg: Config, iters: int = 8, skip: int = 1,
     times: List[float] = []
     while len(times) < skip + iters:
         start = time.perf_counter()
-        losses = model(inputs, samples, mode='loss')
+        with torch.autocast('cpu', dtype=autocast or torch.bfloat16,
+                            enabled=autocast is not None):
+            losses = model(inputs, samples, mode='loss')
         loss = sum(v for k, v in losses.items() if 'loss' in k)
         optimizer.zero_grad()
         loss.backward()
@@ -131,7 +138,8 @@ def measure_config(cfg: Config, train_iters: int = 20,
     runner_s = seconds_per_iteration(cfg, skip=warmup_iters,
                                      timed=train_iters)
     bare = bare_train_images_per_second(
-        cfg, iters=min(train_iters, 8), channels_last=uses_channels_last(cfg))
+        cfg, iters=min(train_iters, 8), channels_last=uses_channels_last(cfg),
+        autocast=autocast_dtype(cfg, 'cpu'))
     plain = test_images_per_second(cfg, tta=False, images=test_images)
     tta = test_images_per_second(cfg, tta=True, images=test_images)
     runner = batch / runner_s

@@ -70,3 +70,17 @@ def test_loss_name_and_weight_argument():
     assert loss(x, y) == pytest.approx(0.4 * CEDiceLoss()(x, y).item())
     with pytest.raises(ValueError, match='per-pixel weights'):
         loss(x, y, weight=torch.ones(1, 2, 2))
+
+
+def test_bfloat16_logits_are_scored_in_float32():
+    """Under autocast the head hands over bfloat16 logits; the loss is the
+    float32 loss of those same values, with a float32 gradient."""
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(2, 3, 8, 8, generator=g).bfloat16().requires_grad_()
+    label = torch.randint(0, 3, (2, 8, 8), generator=g)
+    loss = CEDiceLoss()(logits, label)
+    assert loss.dtype == torch.float32
+    expected = CEDiceLoss()(logits.detach().float(), label)
+    assert loss.item() == pytest.approx(expected.item(), abs=1e-6)
+    loss.backward()
+    assert logits.grad.dtype == torch.bfloat16 and logits.grad.abs().sum() > 0

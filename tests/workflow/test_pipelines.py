@@ -37,17 +37,21 @@ def test_overfit_pipeline_resizes_cached_masks_with_the_image(photo):
     out = Compose(steps)(dict(
         img_path=str(photo / 'a.jpg'), seg_map_path=str(photo / 'a.png'),
         reduce_zero_label=False, seg_fields=[]))
-    assert out['inputs'].shape == (3, 160, 160)
+    size = cfg.model.data_preprocessor.size[0]  # 256 photos shrunk to it
+    assert size < 256
+    assert out['inputs'].shape == (3, size, size)
     mask = out['data_samples'].gt_sem_seg.data[0].numpy()
-    assert mask.shape == (160, 160)
-    assert (mask[:, :80] == 1).all() and (mask[:, 80:] == 0).all()
+    assert mask.shape == (size, size)
+    half = size // 2
+    assert (mask[:, :half] == 1).all() and (mask[:, half:] == 0).all()
 
 
 def test_inference_pipeline_reads_no_mask(photo):
     cfg = load_config(CPU_FAST)
     init_scope(cfg)
     out = predict.inference_pipeline(cfg)(dict(img_path=str(photo / 'a.jpg')))
-    assert out['inputs'].shape == (3, 160, 160)
+    size = cfg.model.data_preprocessor.size[0]
+    assert out['inputs'].shape == (3, size, size)
     assert 'gt_sem_seg' not in out['data_samples']
 
 

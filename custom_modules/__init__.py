@@ -4,8 +4,8 @@ Configs load this package with
 ``custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)``.
 Importing it first applies :mod:`custom_modules.compat` (mmcv-lite,
 torch >= 2.6 and CPU fixes) and :mod:`custom_modules.robustness` (atomic
-checkpoints, signal-safe data-loader workers), then registers the dataset, metric, loss, models, hooks and the optimizer
-wrapper in mmseg's registries.
+checkpoints, signal-safe data-loader workers), then registers the dataset,
+metric, loss, models, hooks and the optimizer wrapper in mmseg's registries.
 """
 from . import compat, robustness
 

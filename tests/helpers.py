@@ -132,3 +132,23 @@ def train_iterations(log: str) -> list:
 def learning_rates(log: str) -> dict:
     """Iteration -> logged learning rate."""
     return {int(m.group(1)): float(m.group(2)) for m in _ITER.finditer(log)}
+
+
+def tiny_segmentor(size: int = 16, **head):
+    """An EncoderDecoder with an 8-channel ResNet-18 and a ResNetUNetHead
+    (3 classes, ``size``x``size`` input), seeded; ``head`` overrides the
+    decode head's arguments (e.g. ``loss_decode``)."""
+    import torch
+    from mmengine.config import ConfigDict
+    from mmseg.registry import MODELS
+    torch.manual_seed(0)
+    return MODELS.build(ConfigDict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
+                               std=[1, 1, 1], size=(size, size)),
+        backbone=dict(type='ResNet', depth=18, init_cfg=None,
+                      base_channels=8, stem_channels=8),
+        decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
+                         decoder_channels=(8, 8, 8, 8, 8), num_classes=3,
+                         **head),
+        test_cfg=dict(mode='whole')))

@@ -51,7 +51,7 @@ class AutocastOptimWrapper(OptimWrapper):
     matrix products run in bfloat16, while the weights, gradients and
     optimizer state stay float32; bfloat16 has float32's exponent range, so
     no loss scaling. On the 2-core AVX512-BF16 CI machine the cpu_fast bare
-    training step runs about 1.7x faster (docs/benchmarks.md).
+    training step runs 1.78x faster (``benchmarks/cpu_speedups.py``).
 
     Where the dtype is not native (:func:`native_autocast` false, e.g. CPUs
     without AVX512-BF16) autocasting would be slower than float32, so the

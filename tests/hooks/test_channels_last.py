@@ -2,24 +2,14 @@
 from types import SimpleNamespace
 
 import torch
-from mmengine.config import ConfigDict
-from mmseg.registry import MODELS
+from helpers import tiny_segmentor
 
 from custom_modules.hooks import ChannelsLastHook, uses_channels_last
 from custom_modules.workflow.config import load_config
 
 
 def tiny_unet():
-    torch.manual_seed(0)
-    return MODELS.build(ConfigDict(
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
-                               std=[1, 1, 1], size=(32, 32)),
-        backbone=dict(type='ResNet', depth=18, init_cfg=None,
-                      base_channels=8, stem_channels=8),
-        decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
-                         decoder_channels=(8, 8, 8, 8, 8), num_classes=3),
-        test_cfg=dict(mode='whole'))).eval()
+    return tiny_segmentor(size=32).eval()
 
 
 def test_hook_converts_weights_in_place_and_keeps_outputs():

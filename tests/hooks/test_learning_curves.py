@@ -4,9 +4,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from mmengine.config import ConfigDict
+from helpers import tiny_segmentor
 from mmengine.structures import PixelData
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from custom_modules.hooks import TrainMetricsHook
@@ -14,17 +13,7 @@ from custom_modules.hooks.val_loss_loop import batch_losses, decode_head_losses
 
 
 def segmentor(losses=(dict(type='CEDiceLoss'),)):
-    torch.manual_seed(0)
-    return MODELS.build(ConfigDict(
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
-                               std=[1, 1, 1], size=(16, 16)),
-        backbone=dict(type='ResNet', depth=18, init_cfg=None,
-                      base_channels=8, stem_channels=8),
-        decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
-                         decoder_channels=(8, 8, 8, 8, 8), num_classes=3,
-                         loss_decode=list(losses)),
-        test_cfg=dict(mode='whole')))
+    return tiny_segmentor(loss_decode=list(losses))
 
 
 def sample(logits, label):

@@ -62,7 +62,8 @@ def test_plan_budget_margin_fits_fewer_iterations():
     cfg = _cfg()
     plan = plan_budget(cfg, minutes=30, eval_every=5, seconds_per_iter=0.75,
                        margin=0.05)
-    assert plan['fitted_iters'] == 2285 == cfg.train_cfg.max_iters  # 1800/0.7875
+    # 1800 s / (0.75 s * 1.05)
+    assert plan['fitted_iters'] == 2285 == cfg.train_cfg.max_iters
     assert plan['margin'] == 0.05 and plan['seconds_per_iter'] == 0.75
     assert cfg.param_scheduler[1].end == 2285
 

@@ -33,6 +33,10 @@ def main(argv) -> int:
     p.add_argument('--data-root', default='data/pets')
     p.add_argument('--labels', default='labels')
     args = p.parse_args(argv)
+    import torch
+
+    from custom_modules.evaluation.jaccard_metric import (class_areas,
+                                                          scores_from_areas)
     from custom_modules.workflow.config import load_config
     from custom_modules.workflow.inference import load_model
     from custom_modules.workflow.predict import (inference_pipeline,
@@ -44,38 +48,36 @@ def main(argv) -> int:
     cfg = load_config(args.config)
     model = load_model(cfg, args.checkpoint, device='cpu')
     pipeline = inference_pipeline(cfg)
-    inter = np.zeros(3)
-    total = np.zeros(3)
-    fg_inter = fg_total = 0
+    areas = np.zeros((3, 3), np.int64)     # background / cat / dog
+    fg_areas = np.zeros((3, 2), np.int64)  # background / any pet
     right = {1: [], 2: []}
     for photo in photos:
         stem = osp.splitext(osp.basename(photo))[0]
-        gt = cv2.imread(osp.join(args.data_root, args.labels, 'val',
-                                 stem + '.png'), cv2.IMREAD_UNCHANGED)
-        pred = predict_photo(model, pipeline, photo)
-        valid = gt != 255
-        for c in range(3):
-            inter[c] += ((pred == c) & (gt == c) & valid).sum()
-            total[c] += ((pred == c) & valid).sum() + ((gt == c) & valid).sum()
-        fg_pred, fg_gt = (pred > 0) & valid, (gt > 0) & valid
-        fg_inter += (fg_pred & fg_gt).sum()
-        fg_total += fg_pred.sum() + fg_gt.sum()
-        pets = [c for c in (1, 2) if (gt[valid] == c).any()]
+        gt = torch.from_numpy(cv2.imread(
+            osp.join(args.data_root, args.labels, 'val', stem + '.png'),
+            cv2.IMREAD_UNCHANGED))
+        pred = torch.from_numpy(predict_photo(model, pipeline, photo))
+        areas += class_areas(pred, gt, 3)
+        fg_gt = torch.where(gt == 255, gt, (gt > 0).to(gt.dtype))
+        fg_areas += class_areas((pred > 0).to(gt.dtype), fg_gt, 2)
+        pets = [c for c in (1, 2) if (gt == c).any()]
         if len(pets) == 1:
-            votes = [(pred[fg_pred] == c).sum() for c in (1, 2)]
+            votes = [int(((pred == c) & (gt != 255)).sum()) for c in (1, 2)]
             # no pet predicted at all counts as wrong
-            right[pets[0]].append(bool(max(votes) > 0 and
-                                       int(np.argmax(votes)) + 1 == pets[0]))
+            right[pets[0]].append(max(votes) > 0 and
+                                  int(np.argmax(votes)) + 1 == pets[0])
+    dice = scores_from_areas(areas)['Dice']
     accuracy = {name: round(100 * float(np.mean(right[c])), 2)
                 for c, name in ((1, 'cat'), (2, 'dog')) if right[c]}
     print(json.dumps(dict(
         config=args.config, checkpoint=args.checkpoint, photos=len(photos),
-        foreground_dice=round(200 * fg_inter / max(fg_total, 1), 2),
+        foreground_dice=round(
+            100 * float(scores_from_areas(fg_areas)['Dice'][1]), 2),
         photo_class_accuracy=round(100 * float(np.mean(
             right[1] + right[2])), 2),
         photo_class_accuracy_per_class=accuracy,
-        dice={name: round(200 * inter[c] / max(total[c], 1), 2)
-              for c, name in enumerate(('background', 'cat', 'dog'))}),
+        dice={name: round(100 * float(d), 2)
+              for name, d in zip(('background', 'cat', 'dog'), dice)}),
         indent=2))
     return 0
 

@@ -107,6 +107,15 @@ def seconds_per_iteration(cfg: Config, skip: int = 30, timed: int = 20,
         return clock.seconds_per_iter()
 
 
+def check_budget(minutes: float, eval_every: float, margin: float) -> None:
+    """Refuse a budget that cannot be planned (one-line ``UserError``)."""
+    if minutes <= 0 or eval_every <= 0:
+        raise UserError(f'--minutes {minutes} / --eval-every {eval_every}: '
+                        'give positive minutes')
+    if margin < 0:
+        raise UserError(f'--margin {margin}: give a fraction >= 0')
+
+
 def plan_budget(cfg: Config, minutes: float, eval_every: float,
                 seconds_per_iter: float, margin: float = 0.0) -> dict:
     """Fit ``cfg``'s schedule into ``minutes`` of training and add the hook.
@@ -119,11 +128,7 @@ def plan_budget(cfg: Config, minutes: float, eval_every: float,
     iteration), a checkpoint only at the end (the best is kept by
     ``save_best``); returns the plan as a dict.
     """
-    if minutes <= 0 or eval_every <= 0:
-        raise UserError(f'--minutes {minutes} / --eval-every {eval_every}: '
-                        'give positive minutes')
-    if margin < 0:
-        raise UserError(f'--margin {margin}: give a fraction >= 0')
+    check_budget(minutes, eval_every, margin)
     iters = max(1, int(minutes * 60 / (seconds_per_iter * (1 + margin))))
     original = int(cfg.train_cfg.max_iters)
     fit_schedule(cfg, iters)
@@ -167,9 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
-    if args.minutes <= 0 or args.eval_every <= 0:
-        raise UserError(f'--minutes {args.minutes} / --eval-every '
-                        f'{args.eval_every}: give positive minutes')
+    # refused before the calibration run, not after it
+    check_budget(args.minutes, args.eval_every, args.margin)
     name = osp.splitext(osp.basename(args.config))[0]
     train_argv = [args.config, '--pretrained', 'none',
                   '--work-dir', args.work_dir or osp.join('work_dirs',

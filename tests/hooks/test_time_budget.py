@@ -144,3 +144,11 @@ def test_budget_table_reports_final_point_and_best():
     # budget_report.py names each run after its work dir
     named = budget_table([dict(result, name='cpu_fast_192')])
     assert named.strip().splitlines()[-1].startswith('| cpu_fast_192 | 30 |')
+
+
+def test_budget_main_refuses_a_negative_margin_before_calibrating():
+    from custom_modules.workflow.budget import main
+    from custom_modules.workflow.errors import UserError
+    # no data root and no calibration needed: the check comes first
+    with pytest.raises(UserError, match='--margin -0.1: give a fraction'):
+        main(['configs/pets/cpu_fast.py', '--margin', '-0.1'])

@@ -3,9 +3,9 @@
     python benchmarks/cpu_speedups.py configs/pets/cpu_fast.py \
         --data-root ../shared/data/pets --rounds 3
 
-Bare training loop (see benchmarks/throughput.py) in three variants: the
-default layout in float32, channels_last in float32 (``ChannelsLastHook``),
-and channels_last with bfloat16 autocast (``AutocastOptimWrapper``).
+Bare training loop (see benchmarks/throughput.py) in four variants: the
+default layout in float32, bfloat16 autocast alone (``AutocastOptimWrapper``),
+channels_last alone in float32 (``ChannelsLastHook``), and both.
 The variants take turns, ``--rounds`` times, so machine noise hits all of
 them; prints JSON with img/s per round.
 """
@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from custom_modules.workflow.errors import run_cli  # noqa: E402
 
 VARIANTS = {'float32': dict(channels_last=False, autocast=None),
+            'bfloat16': dict(channels_last=False, autocast='bfloat16'),
             'channels_last': dict(channels_last=True, autocast=None),
             'channels_last+bfloat16': dict(channels_last=True,
                                            autocast='bfloat16')}

@@ -17,11 +17,13 @@ from .evaluation import JaccardMetric  # noqa: E402
 from .hooks import (CurvesHook, TestOutputsHook, TrainMetricsHook,  # noqa: E402
                     ValLossLoop)
 from .losses import CEDiceLoss  # noqa: E402
-from .models import FlipTTA, ResNetUNetHead, VotingEncoderDecoder  # noqa: E402
+from .models import (EfficientNetLite, FlipTTA, ResNetUNetHead,  # noqa: E402
+                     UNetHead, VotingEncoderDecoder)
 from .optim import AutocastOptimWrapper  # noqa: E402
 from .visualization import PetsClearMLVisBackend  # noqa: E402
 
 __all__ = ['PetsDataset', 'JaccardMetric', 'CEDiceLoss', 'FlipTTA',
-           'ResNetUNetHead', 'VotingEncoderDecoder', 'PetsClearMLVisBackend',
+           'ResNetUNetHead', 'UNetHead', 'EfficientNetLite',
+           'VotingEncoderDecoder', 'PetsClearMLVisBackend',
            'TestOutputsHook', 'TrainMetricsHook', 'CurvesHook', 'ValLossLoop',
            'AutocastOptimWrapper']

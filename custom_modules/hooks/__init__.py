@@ -1,5 +1,6 @@
 from .channels_last import ChannelsLastHook, uses_channels_last
 from .learning_curves import CurvesHook, TrainMetricsHook
+from .progress_logger import ProgressLoggerHook
 from .run_guards import InterruptHook, NonFiniteLossHook
 from .test_outputs_hook import TestOutputsHook
 from .time_budget import TimeBudgetHook, fit_schedule, plot_budget_curve
@@ -7,4 +8,5 @@ from .val_loss_loop import ValLossLoop
 
 __all__ = ['TestOutputsHook', 'TrainMetricsHook', 'CurvesHook', 'ValLossLoop',
            'InterruptHook', 'NonFiniteLossHook', 'TimeBudgetHook', 'fit_schedule',
-           'plot_budget_curve', 'ChannelsLastHook', 'uses_channels_last']
+           'plot_budget_curve', 'ChannelsLastHook', 'uses_channels_last',
+           'ProgressLoggerHook']

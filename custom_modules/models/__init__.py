@@ -1,6 +1,7 @@
+from .efficientnet_lite import EfficientNetLite
 from .flip_tta import FlipTTA
 from .foreground_vote import VotingEncoderDecoder, vote_foreground
-from .resnet_unet_head import ResNetUNetHead
+from .unet_head import ResNetUNetHead, UNetHead
 
-__all__ = ['FlipTTA', 'ResNetUNetHead', 'VotingEncoderDecoder',
-           'vote_foreground']
+__all__ = ['EfficientNetLite', 'FlipTTA', 'ResNetUNetHead', 'UNetHead',
+           'VotingEncoderDecoder', 'vote_foreground']

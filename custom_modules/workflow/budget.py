@@ -1,4 +1,4 @@
-"""Train a config from scratch under a wall-clock budget.
+"""Train a config under a wall-clock budget.
 
 Used by ``benchmarks/budget.py``:
 
@@ -24,11 +24,12 @@ import time
 import uuid
 from typing import Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from ..hooks.time_budget import fit_schedule
+from .config import CfgOptionsAction, fetch_pretrained
 from .errors import UserError
 from .safety import preflight
 from .train import build_parser as train_parser
@@ -147,8 +148,7 @@ def plan_budget(cfg: Config, minutes: float, eval_every: float,
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description='Train a config from scratch for a fixed number of '
-        'training minutes, with its schedule fitted to that budget; writes '
+        description='Train a config for a fixed number of training minutes, with its schedule fitted to that budget; writes '
         'budget.json and budget.png (val metrics against training time).')
     p.add_argument('config')
     p.add_argument('--minutes', type=float, default=30.0,
@@ -162,11 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--no-fit', action='store_true',
                    help="keep the config's schedule; only stop at the budget")
     p.add_argument('--work-dir', help='default: work_dirs/budget/<config>')
+    p.add_argument('--pretrained', help="encoder weights: 'none' trains "
+                   "from scratch, or a file/URL; default: the config's own "
+                   '(from scratch, with a warning, where they need network)')
     p.add_argument('--data-root')
     p.add_argument('--labels')
     p.add_argument('--clearml', action='store_true',
                    help='log to ClearML (off: benchmarks time the training)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction)
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     return p
 
 
@@ -175,11 +178,11 @@ def main(argv: Sequence[str]) -> int:
     # refused before the calibration run, not after it
     check_budget(args.minutes, args.eval_every, args.margin)
     name = osp.splitext(osp.basename(args.config))[0]
-    train_argv = [args.config, '--pretrained', 'none',
-                  '--work-dir', args.work_dir or osp.join('work_dirs',
-                                                          'budget', name)]
+    train_argv = [args.config, '--work-dir', args.work_dir or osp.join(
+        'work_dirs', 'budget', name)]
     for flag, value in (('--data-root', args.data_root),
-                        ('--labels', args.labels)):
+                        ('--labels', args.labels),
+                        ('--pretrained', args.pretrained)):
         if value:
             train_argv += [flag, value]
     if not args.clearml:
@@ -188,6 +191,8 @@ def main(argv: Sequence[str]) -> int:
     train_args.cfg_options = args.cfg_options
     cfg = prepare_config(train_args)
     preflight(cfg)  # data errors before the calibration run
+    if args.pretrained is None:
+        fetch_pretrained(cfg)  # no network: from scratch, with a warning
     if args.no_fit:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + \
             [dict(type='TimeBudgetHook', minutes=args.minutes)]

@@ -58,9 +58,22 @@ def check_weights(model: nn.Module, filename: str,
         The whole checkpoint dict.
     """
     checkpoint = _load_checkpoint(filename, map_location=map_location)
-    state = state_dict_of(checkpoint)
-    target = getattr(model, 'module', model)
-    own = target.state_dict()
+    assert_fits(getattr(model, 'module', model), state_dict_of(checkpoint),
+                filename)
+    return checkpoint
+
+
+def assert_fits(model: nn.Module, state: Dict[str, torch.Tensor],
+                source: str, fix: str = "Use the config it was trained "
+                "with.") -> None:
+    """Raise unless ``state`` has exactly ``model``'s tensors and shapes.
+
+    Raises:
+        CheckpointMismatchError: one line naming ``source``, the tensors
+            whose shapes differ (checkpoint vs model), the missing and the
+            unexpected ones, then ``fix``.
+    """
+    own = model.state_dict()
     shapes = [f'{k} {tuple(state[k].shape)} vs {tuple(v.shape)}'
               for k, v in own.items() if k in state and
               tuple(state[k].shape) != tuple(v.shape)]
@@ -77,6 +90,5 @@ def check_weights(model: nn.Module, filename: str,
             parts.append(f'{len(unexpected)} unexpected: '
                          f'{_listing(unexpected)}')
         raise CheckpointMismatchError(
-            f'{filename}: does not fit this config\'s model; '
-            + '; '.join(parts) + '. Use the config it was trained with.')
-    return checkpoint
+            f'{source}: does not fit this config\'s model; '
+            + '; '.join(parts) + '. ' + fix)

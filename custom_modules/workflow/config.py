@@ -1,18 +1,22 @@
 """Loading a config and applying the tools' common overrides."""
 from __future__ import annotations
 
+import argparse
 import difflib
 import inspect
 import os.path as osp
-from typing import Any, Dict, Iterable, Optional
+import re
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
-from mmengine.config import Config, DictAction  # noqa: F401 (re-exported)
+from mmengine.config import Config, DictAction
 
 from .errors import UserError
 
 
-def _init_params(type_name: str) -> Optional[set]:
-    """Argument names a registered class accepts, or None if it takes any."""
+def _init_params(type_name: str) -> Optional[Tuple[set, bool]]:
+    """Argument names a registered class accepts, and whether it also takes
+    arbitrary keywords (``**kwargs`` all the way up its bases); None for a
+    type no registry knows."""
     from mmseg.registry import DATASETS, HOOKS, METRICS, MODELS, VISBACKENDS
     from mmengine.registry import (LOOPS, OPTIM_WRAPPERS, OPTIMIZERS,
                                    PARAM_SCHEDULERS)
@@ -30,8 +34,8 @@ def _init_params(type_name: str) -> Optional[set]:
         sig = inspect.signature(vars(klass)['__init__'])
         params |= {p for p in sig.parameters if p != 'self'}
         if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
-            return params
-    return None
+            return params, False
+    return params, True
 
 
 def _closest(key: str, choices: Iterable[str]) -> str:
@@ -39,11 +43,64 @@ def _closest(key: str, choices: Iterable[str]) -> str:
     return f'; did you mean {match[0]!r}?' if match else ''
 
 
-def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
-    """Refuse ``--cfg-options`` keys that look like typos.
+def _accepts(type_name: str, part: str) -> Optional[str]:
+    """None if ``type_name``'s constructor takes ``part``, else the
+    reason. A class that forwards ``**kwargs`` takes any new name except
+    one that is a near-miss of a named argument (``intervall``)."""
+    found = _init_params(type_name)
+    if found is None:
+        return None
+    params, open_ended = found
+    near = _closest(part, params - {'args', 'kwargs'})
+    if part in params or (open_ended and not near):
+        return None
+    return f'{type_name} has no argument {part!r}{near}'
 
-    A key must exist in the config, except a new argument of a registered
-    module (a dict with ``type``) that its class accepts, or a new top-level
+
+class CfgOptionsAction(DictAction):
+    """mmengine's ``--cfg-options KEY=VALUE ...`` parser, with a one-line
+    :class:`UserError` for what it cannot parse, before anything runs: an
+    item without ``=``, and lists of dicts (``custom_hooks=[dict(...)]``),
+    which belong in a child config."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values:
+            key, sep, value = item.partition('=')
+            if not sep or not key:
+                raise UserError(f'--cfg-options {item}: give KEY=VALUE, '
+                                'e.g. train_cfg.max_iters=500')
+            if re.search(r'\bdict\(', value):
+                raise UserError(
+                    f'--cfg-options {key}: dicts inside a value cannot be '
+                    'given on the command line; write a child config '
+                    f"(_base_ = ['PARENT.py']) that sets {key}")
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _check_value(key: str, old: Any, new: Any) -> None:
+    """A number or switch in the config stays a number or switch."""
+    if isinstance(old, bool) and not isinstance(new, bool):
+        raise UserError(f'--cfg-options {key}={new}: expects True or False')
+    if isinstance(old, (int, float)) and not isinstance(old, bool) and \
+            isinstance(new, str):
+        raise UserError(f'--cfg-options {key}={new}: expects a number '
+                        f'(now {old})')
+
+
+def parse_cfg_options(options: Sequence[str]) -> dict:
+    """``KEY=VALUE`` strings -> dict, as ``--cfg-options`` parses them."""
+    ns = argparse.Namespace()
+    CfgOptionsAction(['--cfg-options'], 'cfg_options')(None, ns,
+                                                       list(options))
+    return ns.cfg_options or {}
+
+
+def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
+    """Refuse ``--cfg-options`` keys that look like typos, before the run.
+
+    A key must exist in the config, except an argument of a registered
+    module (a dict with ``type``) that its class accepts, at any depth
+    (``test_dataloader.dataset.data_prefix.img_path``), or a new top-level
     key with no close existing match. The error names the closest valid key.
     """
     tree = cfg.to_dict()
@@ -62,17 +119,17 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
                 break
             if part in node:
                 node = node[part]
+                if depth == len(parts) - 1:
+                    _check_value(key, node, options[key])
                 continue
             last = depth == len(parts) - 1
             if last and depth == 0 and not _closest(part, node):
                 break
-            if last and 'type' in node and isinstance(node['type'], str):
-                accepted = _init_params(node['type'])
-                if accepted is None or part in accepted:
+            if isinstance(node.get('type'), str):
+                refused = _accepts(node['type'], part)
+                if refused is None:
                     break
-                raise UserError(
-                    f'--cfg-options {key}: {node["type"]} has no argument '
-                    f'{part!r}{_closest(part, accepted)}')
+                raise UserError(f'--cfg-options {key}: {refused}')
             raise UserError(f'--cfg-options {key}: {where} has no key '
                             f'{part!r}{_closest(part, node)}')
 

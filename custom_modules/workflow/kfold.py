@@ -35,9 +35,9 @@ from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
-from .config import load_config, set_data
+from .config import load_config, parse_cfg_options, set_data
 from .errors import UserError
 from .worst import stem
 
@@ -432,13 +432,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--debug', action='store_true',
                    help='show full tracebacks')
     return p
-
-
-def parse_cfg_options(options: Sequence[str]) -> dict:
-    """``key=value`` strings -> dict, as ``--cfg-options`` parses them."""
-    ns = argparse.Namespace()
-    DictAction(['--cfg-options'], 'cfg_options')(None, ns, list(options))
-    return ns.cfg_options or {}
 
 
 def choose_split(cfg: Config, wanted: str) -> str:

@@ -15,10 +15,9 @@ import os.path as osp
 from typing import List, Sequence
 
 import numpy as np
-from mmengine.config import DictAction
 
 from ..datasets import MASK_LOADERS
-from .config import load_config
+from .config import CfgOptionsAction, load_config
 from .errors import UserError
 
 PHOTO_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -76,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--tta', action='store_true',
                    help='horizontal-flip test-time augmentation')
     p.add_argument('--device', help='cpu or cuda (default: cuda if present)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='override config keys')
     p.add_argument('--debug', action='store_true',
                    help='show full tracebacks')

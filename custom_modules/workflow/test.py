@@ -5,10 +5,10 @@ import argparse
 import os.path as osp
 from typing import Sequence
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from .checkpoints import load_weights
-from .config import load_config, set_data, use_clearml
+from .config import CfgOptionsAction, load_config, set_data, use_clearml
 from .errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
 from .train import default_work_dir, fresh_visualizer
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--no-clearml', action='store_true',
                    help='do not log to ClearML')
     p.add_argument('--clearml-project', help='ClearML project name')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='override config keys')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                    default='none')

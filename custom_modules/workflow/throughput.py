@@ -4,8 +4,9 @@ bare PyTorch loop on the same model and tensors (benchmarks/throughput.py).
 Per config, in a fresh process (so peak memory is that config's):
 - ``runner_train``: steady-state img/s of ``Runner.train()`` with the
   config's data pipeline, workers and hooks (validation and checkpoints
-  off), timed after warm-up iterations.
-- ``bare_train``: img/s of ``loss = model(x, samples, mode='loss');
+  off), timed after warm-up iterations; median of several rounds that
+  alternate with the bare loop.
+- ``bare_train``: img/s (median of the rounds) of ``loss = model(x, samples, mode='loss');
   backward; AdamW step`` on one preprocessed batch of the same size, reused
   (in channels_last and under bfloat16 autocast when the config's
   ``ChannelsLastHook`` / ``AutocastOptimWrapper`` put the runner's model
@@ -127,25 +128,35 @@ def bare_train_images_per_second(cfg: Config, iters: int = 8, skip: int = 1,
 
 
 def measure_config(cfg: Config, train_iters: int = 20,
-                   test_images: int = 48, warmup_iters: int = 30) -> dict:
+                   test_images: int = 48, warmup_iters: int = 30,
+                   rounds: int = 3) -> dict:
     """All speed figures of one prepared config (see the module docstring).
 
-    The runner is timed in steady state: after ``warmup_iters`` iterations
-    (30 of batch 8 cover the 198 pets training images once, so cached
-    images are all decoded) or 60 s, whichever ends first.
+    The runner and the bare loop take turns ``rounds`` times, so a slow
+    spell of the machine hits both; ``runner_over_bare`` is the median of
+    the per-round ratios, with their min and max. The runner is timed in
+    steady state: after ``warmup_iters`` iterations (30 of batch 8 cover
+    the 198 pets training images once, so cached images are all decoded)
+    or 60 s, whichever ends first.
     """
     batch = cfg.train_dataloader.batch_size
-    runner_s = seconds_per_iteration(cfg, skip=warmup_iters,
-                                     timed=train_iters)
-    bare = bare_train_images_per_second(
-        cfg, iters=min(train_iters, 8), channels_last=uses_channels_last(cfg),
-        autocast=autocast_dtype(cfg, 'cpu'))
+    runners, bares = [], []
+    for _ in range(rounds):
+        runners.append(batch / seconds_per_iteration(
+            cfg, skip=warmup_iters, timed=train_iters))
+        bares.append(bare_train_images_per_second(
+            cfg, iters=min(train_iters, 8),
+            channels_last=uses_channels_last(cfg),
+            autocast=autocast_dtype(cfg, 'cpu')))
+    ratios = [r / b for r, b in zip(runners, bares)]
     plain = test_images_per_second(cfg, tta=False, images=test_images)
     tta = test_images_per_second(cfg, tta=True, images=test_images)
-    runner = batch / runner_s
-    return dict(batch=batch, runner_train=round(runner, 3),
-                bare_train=round(bare, 3),
-                runner_over_bare=round(runner / bare, 3),
+    return dict(batch=batch, rounds=rounds,
+                runner_train=round(statistics.median(runners), 3),
+                bare_train=round(statistics.median(bares), 3),
+                runner_over_bare=round(statistics.median(ratios), 3),
+                runner_over_bare_min=round(min(ratios), 3),
+                runner_over_bare_max=round(max(ratios), 3),
                 runner_test=round(plain, 2), runner_test_tta=round(tta, 2),
                 tta_time_ratio=round(plain / tta, 3),
                 peak_rss_mb=round(resource.getrusage(
@@ -181,11 +192,20 @@ def markdown_table(rows: Sequence[dict]) -> str:
             'TTA time / plain | peak RSS MB |\n'
             '|---|---|---|---|---|---|---|---|---|\n')
     lines = [f"| {r['config']} | {r['batch']} | {r['runner_train']:.2f} | "
-             f"{r['bare_train']:.2f} | {r['runner_over_bare']:.3f} | "
+             f"{r['bare_train']:.2f} | {_ratio(r)} | "
              f"{r['runner_test']:.2f} | {r['runner_test_tta']:.2f} | "
              f"{r['tta_time_ratio']:.3f} | {r['peak_rss_mb']} |"
              for r in rows]
     return head + '\n'.join(lines) + '\n'
+
+
+def _ratio(row: dict) -> str:
+    """Median runner/bare ratio, with its range over rounds when measured."""
+    text = f"{row['runner_over_bare']:.3f}"
+    if row.get('rounds', 1) > 1:
+        text += (f" ({row['runner_over_bare_min']:.2f}-"
+                 f"{row['runner_over_bare_max']:.2f}, {row['rounds']} rounds)")
+    return text
 
 
 def replace_section(path: str, name: str, text: str) -> None:

@@ -8,13 +8,13 @@ import uuid
 from typing import Optional, Sequence
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..datasets import IMAGE_LOADERS, MASK_LOADERS
 from ..hooks.run_guards import add_run_guards
-from .config import (fetch_pretrained, load_config, set_data, set_pretrained,
-                     use_clearml)
+from .config import (CfgOptionsAction, fetch_pretrained, load_config,
+                     set_data, set_pretrained, use_clearml)
 from .errors import UserError
 from .safety import (check_start_checkpoint, configure_distributed,
                      preflight, resume_checkpoint)
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                    'one); the model and loss should reach ~100%% mJaccard')
     p.add_argument('--sync-bn', action='store_true',
                    help='SyncBN across processes (with --launcher)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='override config keys, e.g. train_cfg.max_iters=500')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                    default='none', help='job launcher for distributed runs')

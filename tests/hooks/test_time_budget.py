@@ -88,7 +88,8 @@ def test_calibration_config_trains_only():
 def _budget_main(tiny_pets, tmp_path, *args):
     from custom_modules.workflow.budget import main
     assert main(['configs/pets/resnet18_unet.py', '--data-root',
-                 str(tiny_pets), '--work-dir', str(tmp_path), *args,
+                 str(tiny_pets), '--work-dir', str(tmp_path),
+                 '--pretrained', 'none', *args,
                  '--cfg-options', *helpers.TINY_RESNET18_UNET,
                  *helpers.tiny_cfg_options(10 ** 6)]) == 0
     return json.loads((tmp_path / 'budget.json').read_text())

@@ -23,6 +23,9 @@ def test_missing_config_names_the_path():
     ('model.decode_head.num_clases', "did you mean 'num_classes'"),
     ('train_dataloader.batchsize', "did you mean 'batch_size'"),
     ('model.decode_head.loss_decode.dice_weigth', "did you mean 'dice_weight'"),
+    # one level down in a class that forwards **kwargs (CheckpointHook
+    # passes them to save_checkpoint, which would fail at the first save)
+    ('default_hooks.checkpoint.intervall', "did you mean 'interval'"),
 ])
 def test_cfg_option_typos_are_refused_with_a_suggestion(key, hint):
     with pytest.raises(UserError, match=hint):
@@ -36,6 +39,20 @@ def test_new_module_arguments_and_existing_keys_are_accepted():
         'work_dir': '/tmp/x'})
     assert cfg.train_cfg.max_iters == 7
     assert cfg.model.decode_head.loss_decode.class_weight == [1.0, 2.0, 3.0]
+
+
+def test_nested_arguments_the_class_accepts_are_accepted():
+    """The mmseg way to point a split at a folder: data_prefix is an
+    argument of the dataset class though the config does not spell it out."""
+    cfg = load_config('configs/pets/resnet_unet.py', {
+        'test_dataloader.dataset.data_prefix.img_path': 'img/test',
+        'default_hooks.checkpoint.out_dir': '/tmp/ckpts'})
+    assert cfg.test_dataloader.dataset.data_prefix == dict(img_path='img/test')
+    assert cfg.default_hooks.checkpoint.out_dir == '/tmp/ckpts'
+    with pytest.raises(UserError, match="PetsDataset has no argument "
+                       "'data_prefx'; did you mean 'data_prefix'"):
+        load_config('configs/pets/resnet_unet.py',
+                    {'test_dataloader.dataset.data_prefx.img_path': 'x'})
 
 
 def test_data_pretrained_and_clearml_switches(tmp_path):
@@ -110,3 +127,26 @@ def test_fetch_pretrained_keeps_weights_it_could_load(monkeypatch):
     cfg = load_config('configs/pets/resnet_unet.py')
     fetch_pretrained(cfg)
     assert pretrained_source(cfg) == 'torchvision://resnet34'
+
+
+@pytest.mark.parametrize('item,message', [
+    ('train_cfg.max_iters', 'give KEY=VALUE'),
+    ("custom_hooks=[dict(type='ChannelsLastHook')]", 'write a child config'),
+])
+def test_unparseable_cfg_options_are_one_line_errors(item, message):
+    from custom_modules.workflow.config import parse_cfg_options
+    with pytest.raises(UserError, match=message):
+        parse_cfg_options([item])
+
+
+def test_cfg_option_of_the_wrong_type_is_refused_before_the_run(tmp_path):
+    from custom_modules.workflow import train
+    work = tmp_path / 'run'
+    with pytest.raises(UserError, match=r'max_iters=abc: expects a number '
+                       r'\(now 4000\)'):
+        train.main(['configs/pets/resnet_unet.py', '--work-dir', str(work),
+                    '--cfg-options', 'train_cfg.max_iters=abc'])
+    assert not work.exists()
+    with pytest.raises(UserError, match='expects True or False'):
+        load_config('configs/pets/resnet_unet.py',
+                    {'early_stopping.enable': 'yes'})

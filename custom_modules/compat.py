@@ -55,6 +55,7 @@ import re
 import sys
 import types
 import warnings
+import zipfile
 from typing import Optional
 
 import torch
@@ -63,8 +64,9 @@ from torch import Tensor
 
 __all__ = [
     'point_sample', 'sigmoid_focal_loss', 'UnsafeCheckpointError',
-    'CHECKPOINT_SAFE_GLOBALS', 'load_checkpoint_file', 'apply',
-    'MissingWeightsPackageError', 'pypi_weights_path'
+    'DamagedCheckpointError', 'CHECKPOINT_SAFE_GLOBALS',
+    'checkpoint_damage', 'check_checkpoint_file', 'load_checkpoint_file',
+    'apply', 'MissingWeightsPackageError', 'pypi_weights_path'
 ]
 
 # ---------------------------------------------------------------------------
@@ -212,27 +214,102 @@ def _checkpoint_safe_globals() -> list:
 CHECKPOINT_SAFE_GLOBALS: list = []
 
 
+class DamagedCheckpointError(ValueError):
+    """A checkpoint file that cannot be read: empty, truncated (an
+    interrupted copy or download) or not a PyTorch checkpoint at all."""
+
+
+#: What to do about a damaged checkpoint (the end of the error line).
+DAMAGED_FIX = ('copy or download it again, or use another checkpoint '
+               '(an earlier iter_*.pth of the run)')
+
+#: ``torch.load`` errors that mean "not readable as a checkpoint".
+_READ_ERRORS = (EOFError, pickle.UnpicklingError, KeyError, ValueError,
+                IndexError, zipfile.BadZipFile, UnicodeDecodeError)
+
+
+def checkpoint_damage(filename: str, err: Optional[BaseException] = None
+                      ) -> Optional[str]:
+    """Why ``filename`` is not a readable checkpoint, or None.
+
+    Looks only at the file's structure (no unpickling): empty; a zip
+    archive (``torch.save``'s format) without its central directory, i.e.
+    cut short, or without a ``data.pkl``; neither a zip archive nor a
+    pickle. ``err`` (what ``torch.load`` raised, if it was tried) turns a
+    read error in a file that looks whole into "damaged".
+    """
+    size = osp.getsize(filename)
+    if size == 0:
+        return 'the file is empty (0 bytes)'
+    with open(filename, 'rb') as f:
+        head = f.read(2)
+    if head == b'PK':
+        try:
+            with zipfile.ZipFile(filename) as archive:
+                names = archive.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return (f'the file is truncated ({size} bytes, the end of the '
+                    'zip archive is missing)')
+        if not any(n == 'data.pkl' or n.endswith('/data.pkl')
+                   for n in names):
+            return 'a zip archive but not a PyTorch checkpoint'
+        if isinstance(err, _READ_ERRORS) or (
+                isinstance(err, RuntimeError) and
+                'PytorchStreamReader' in str(err)):
+            return f'the file is damaged ({_first_line(err)})'
+        return None
+    if head[:1] != b'\x80':  # every pickle protocol >= 2 starts so
+        return 'not a PyTorch checkpoint (the file does not start like one)'
+    if isinstance(err, _READ_ERRORS):
+        return ('the file is truncated or damaged, or not a PyTorch '
+                'checkpoint')
+    return None
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:120] if text else type(err).__name__
+
+
+def check_checkpoint_file(filename: str) -> None:
+    """Raise :class:`DamagedCheckpointError` when ``filename`` is empty,
+    truncated or not a checkpoint (structure only, nothing is loaded)."""
+    problem = checkpoint_damage(filename)
+    if problem:
+        raise DamagedCheckpointError(
+            f'{filename}: damaged checkpoint, {problem}; {DAMAGED_FIX}')
+
+
 def load_checkpoint_file(filename: str, map_location=None) -> dict:
     """``torch.load`` a local checkpoint with ``weights_only=True``.
 
     Raises:
         FileNotFoundError: no such file.
+        DamagedCheckpointError: the file is empty, truncated or not a
+            checkpoint (:func:`checkpoint_damage`); the message names it.
         UnsafeCheckpointError: the file pickles a type outside
             :data:`CHECKPOINT_SAFE_GLOBALS`; the message names it.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename}: checkpoint not found')
+    check_checkpoint_file(filename)
     try:
         return torch.load(filename, map_location=map_location,
                           weights_only=True)
-    except pickle.UnpicklingError as err:
+    except Exception as err:
         found = re.search(r'GLOBAL ([\w.]+(?:\(.*?\))?)', str(err))
-        what = found.group(1) if found else 'an object outside the allow-list'
-        raise UnsafeCheckpointError(
-            f'{filename}: refused to load, it pickles {what} which could run '
-            'code; re-save only its state_dict from a trusted environment'
-        ) from None
+        if isinstance(err, pickle.UnpicklingError) and found:
+            raise UnsafeCheckpointError(
+                f'{filename}: refused to load, it pickles {found.group(1)} '
+                'which could run code; re-save only its state_dict from a '
+                'trusted environment') from None
+        problem = checkpoint_damage(filename, err)
+        if problem:
+            raise DamagedCheckpointError(
+                f'{filename}: damaged checkpoint, {problem}; {DAMAGED_FIX}'
+            ) from err
+        raise
 
 
 def _install_safe_loading() -> None:

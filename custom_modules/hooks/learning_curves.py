@@ -115,7 +115,9 @@ class CurvesHook(Hook):
       mJaccard starred (:func:`~custom_modules.workflow.curves.plot_curves`
       on the run's ``scalars.json``);
     - ``run_summary.json``: best iteration and its val metrics, iterations
-      run, whether early stopping ended it, training time.
+      run, whether early stopping ended it, training time
+      (``train_seconds``: the whole training, a resumed run's earlier part
+      included; kept in the message hub, hence in every checkpoint).
 
     With ClearML on, the PNG and the summary are uploaded as artifacts and
     the best values are reported as single values (the UI compare view
@@ -129,12 +131,26 @@ class CurvesHook(Hook):
         self.filename = filename
         self.summary = summary
         self._start: Optional[float] = None
+        self._before = 0.0  # seconds trained before a resume
+
+    #: Message-hub key of the training time so far (saved in checkpoints).
+    SECONDS_KEY = 'train_seconds'
 
     def before_train(self, runner) -> None:
         self._start = time.time()
+        self._before = float(runner.message_hub.get_info(self.SECONDS_KEY)
+                             or 0.0)
+
+    def _seconds(self) -> float:
+        return self._before + time.time() - (self._start or time.time())
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        # before the CheckpointHook (priority VERY_LOW) saves this iteration
+        runner.message_hub.update_info(self.SECONDS_KEY, self._seconds())
 
     def after_train(self, runner) -> None:
-        seconds = time.time() - (self._start or time.time())
+        seconds = self._seconds()
         try:
             curves = read_scalars(runner.work_dir)
         except Exception as err:  # no scalars (no LocalVisBackend)

@@ -19,6 +19,19 @@ from ..workflow.worst import rank_images, row_title, stem, worst_grid
 from .learning_curves import clearml_backend
 
 
+def trained_iters(runner) -> int:
+    """The runner's iteration, without building its training loop.
+
+    ``runner.iter`` builds the train loop, hence the train dataloader and
+    dataset: a test on a folder with only the tested split failed on the
+    missing ``img/train``. A test-only runner has trained 0 iterations.
+    """
+    loop = getattr(runner, '_train_loop', None)
+    if loop is None or isinstance(loop, dict):
+        return 0
+    return runner.iter
+
+
 @HOOKS.register_module()
 class TestOutputsHook(Hook):
     """Write what ``tools/test.py`` promises.
@@ -92,7 +105,8 @@ class TestOutputsHook(Hook):
             json.dump(dict(metrics=metrics, table=table), f, indent=2)
         print_log(f'results: {self.results_file}', logger='current')
         runner.visualizer.add_scalars(
-            {f'test/{k}': v for k, v in metrics.items()}, step=runner.iter)
+            {f'test/{k}': v for k, v in metrics.items()},
+            step=trained_iters(runner))
         per_image = self.per_image(runner)
         if self.per_image_csv and per_image:
             write_per_image_csv(self.per_image_csv, per_image, classes)
@@ -119,7 +133,7 @@ class TestOutputsHook(Hook):
             write_rgb(self.worst_png, grid)
             runner.visualizer.add_image(
                 osp.splitext(osp.basename(self.worst_png))[0], grid,
-                step=runner.iter)
+                step=trained_iters(runner))
             print_log(f'worst {len(rows)}: {self.worst_png} (scores of '
                       f'every image, worst first: {self.worst_csv})\n' +
                       '\n'.join(f'  {row_title(r)}'

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import glob
 import os
 import os.path as osp
@@ -62,6 +63,27 @@ def clearml_mode(probe_timeout: float = 3.0) -> Tuple[str, str]:
     except Exception as err:  # noqa: BLE001 - as unreachable
         return 'offline', f'ClearML server {host} unreachable ({err})'
     return 'online', host
+
+
+@contextlib.contextmanager
+def kept_random_state():
+    """Restore the ``random``, numpy and torch generators (CPU and CUDA)
+    on leaving the block, so code inside cannot change a seeded run."""
+    import random
+
+    import torch
+    state = (random.getstate(), np.random.get_state(),
+             torch.random.get_rng_state(),
+             torch.cuda.get_rng_state_all() if torch.cuda.is_available()
+             else None)
+    try:
+        yield
+    finally:
+        random.setstate(state[0])
+        np.random.set_state(state[1])
+        torch.random.set_rng_state(state[2])
+        if state[3] is not None:
+            torch.cuda.set_rng_state_all(state[3])
 
 
 class _Null:
@@ -155,10 +177,16 @@ class PetsClearMLVisBackend(BaseVisBackend):
         Task._report_subprocess_enabled = False
         name = self.task_name or osp.basename(
             osp.dirname(osp.abspath(self._save_dir or '.'))) or 'run'
-        self._task = Task.init(
-            project_name=self.project, task_name=name, tags=self.tags,
-            reuse_last_task_id=False, auto_connect_frameworks=False,
-            auto_connect_arg_parser=True)
+        # Task.init seeds random, numpy and torch with its own seed (1337)
+        # after the Runner applied --seed, so a run logged to ClearML trained
+        # differently from the same command without it. No seed for ClearML,
+        # and the generators are put back as they were, whatever it draws.
+        Task.set_random_seed(None)
+        with kept_random_state():
+            self._task = Task.init(
+                project_name=self.project, task_name=name, tags=self.tags,
+                reuse_last_task_id=False, auto_connect_frameworks=False,
+                auto_connect_arg_parser=True)
         # Task.init also hooks os.fork: in every forked child (our data-loader
         # workers) it starts reporter threads and installs its SIGTERM hook,
         # which closes the task and kills the worker. A job-wide SIGTERM

@@ -5,10 +5,16 @@ Every tool's ``main`` runs through :func:`run_cli`: the expected failures
 and exit with code 2; ``--debug`` shows the traceback instead. A
 :class:`UserError` subclass may set its own ``exit_code`` and ``label``
 (a run stopped by a signal prints ``interrupted: ...`` and exits 128 + the
-signal number, as shells expect).
+signal number, as shells expect). SIGTERM before training has started (or
+in a tool that does not train) stops with such a line too
+(:class:`Terminated`); during training
+:class:`~custom_modules.hooks.InterruptHook` takes over and saves first.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import sys
 import urllib.error
 from typing import Callable, Sequence
@@ -22,11 +28,51 @@ class UserError(Exception):
     label = 'error'
 
 
+class Terminated(BaseException):
+    """SIGTERM outside training (a ``BaseException``, like
+    ``KeyboardInterrupt``, so no ``except Exception`` swallows it)."""
+
+    label = 'interrupted'
+
+    def __init__(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        super().__init__(f'{name} received; stopped at once, files already '
+                         'written are kept; run the same command again (a '
+                         'training: with --resume to continue from its last '
+                         'checkpoint)')
+        self.exit_code = 128 + signum
+
+
+@contextlib.contextmanager
+def sigterm_raises():
+    """Within the block, SIGTERM in this process raises :class:`Terminated`
+    (in the main thread; forked children get the default action back).
+    The previous handler is restored on leaving."""
+    pid = os.getpid()
+
+    def handle(signum, frame):
+        if os.getpid() != pid:  # a forked child: die as before
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated(signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handle)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _expected() -> tuple:
-    from ..compat import UnsafeCheckpointError
+    from ..compat import DamagedCheckpointError, UnsafeCheckpointError
     from ..datasets.pets import DatasetError
-    return (UserError, DatasetError, UnsafeCheckpointError, FileNotFoundError,
-            urllib.error.URLError)
+    return (UserError, DatasetError, UnsafeCheckpointError,
+            DamagedCheckpointError, FileNotFoundError, urllib.error.URLError)
 
 
 def _message(err: BaseException) -> str:
@@ -57,10 +103,16 @@ def run_cli(main: Callable[[Sequence[str]], int],
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv
     try:
-        code = main(argv)
+        with sigterm_raises():
+            code = main(argv)
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         sys.exit(130)
+    except Terminated as err:
+        if debug:
+            raise
+        print(f'{err.label}: {err}', file=sys.stderr)
+        sys.exit(err.exit_code)
     except Exception as err:
         cause = _find_cause(err, _expected())
         if cause is None or debug:

@@ -16,6 +16,7 @@ from typing import List, Sequence
 
 import numpy as np
 
+from ..compat import check_checkpoint_file
 from ..datasets import MASK_LOADERS
 from .config import CfgOptionsAction, load_config
 from .errors import UserError
@@ -90,6 +91,7 @@ def main(argv: Sequence[str]) -> int:
     photos = list_photos(args.path)
     if not osp.isfile(args.checkpoint):
         raise UserError(f'{args.checkpoint}: checkpoint not found')
+    check_checkpoint_file(args.checkpoint)  # before the model is built
     cfg = load_config(args.config, args.cfg_options)
     model = load_model(cfg, args.checkpoint, tta=args.tta, device=args.device)
     pipeline = inference_pipeline(cfg)

@@ -13,16 +13,18 @@
 from __future__ import annotations
 
 import copy
+import errno
 import glob
 import os.path as osp
 import re
-import zipfile
+import tempfile
 from typing import Optional
 
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from ..compat import checkpoint_damage
 from .checkpoints import check_weights
 from .errors import UserError
 
@@ -42,14 +44,49 @@ def _pets_dataset_cfgs(dataset_cfg):
             yield from _pets_dataset_cfgs(item)
 
 
+def _nearest_existing(path: str) -> str:
+    """``path`` or its nearest ancestor that exists (as anything)."""
+    path = osp.abspath(path)
+    while not osp.lexists(path) and osp.dirname(path) != path:
+        path = osp.dirname(path)
+    return path
+
+
+def check_work_dir(work_dir: str) -> None:
+    """Refuse a work dir that cannot be created or written, creating nothing.
+
+    The nearest existing part of the path must be a folder, and a file must
+    be creatable in it (tried with an unnamed temporary file, which also
+    catches read-only disks, ``/proc`` and root-owned folders; a permission
+    check alone would not).
+
+    Raises:
+        UserError: one line naming ``--work-dir``, the cause and the fix.
+    """
+    fix = 'choose a folder you can write to with --work-dir PATH'
+    existing = _nearest_existing(work_dir)
+    if not osp.isdir(existing):
+        raise UserError(f'--work-dir {work_dir}: {existing} is a file, not a '
+                        f'folder; {fix}')
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        why = err.strerror or str(err)
+        raise UserError(f'--work-dir {work_dir}: cannot write in {existing} '
+                        f'({why}); {fix}') from None
+
+
 def preflight(cfg: Config) -> None:
-    """Build the train/val datasets (no pipeline) to raise data errors now.
+    """Check the work dir, then build the train/val datasets (no pipeline)
+    to raise data errors now.
 
     :class:`~custom_modules.datasets.PetsDataset` checks every file on
     construction and caches the result, so the Runner's own build of the
     same datasets repeats only a directory listing.
     """
     from mmseg.registry import DATASETS
+    check_work_dir(cfg.work_dir)
     for key in ('train_dataloader', 'val_dataloader'):
         loader = cfg.get(key)
         if not loader:
@@ -70,18 +107,10 @@ def complete(path: str) -> bool:
     """True when ``path`` is a whole checkpoint file.
 
     ``torch.save`` writes a zip archive whose directory is at the end, so a
-    truncated file has none; other formats are accepted when non-empty.
+    truncated file has none (:func:`custom_modules.compat.checkpoint_damage`
+    also refuses empty files and files that are not checkpoints).
     """
-    if not osp.isfile(path) or osp.getsize(path) == 0:
-        return False
-    with open(path, 'rb') as f:
-        if f.read(2) != b'PK':
-            return True
-    try:
-        with zipfile.ZipFile(path):
-            return True
-    except (zipfile.BadZipFile, OSError):
-        return False
+    return osp.isfile(path) and checkpoint_damage(path) is None
 
 
 def resume_checkpoint(work_dir: str) -> Optional[str]:
@@ -123,6 +152,43 @@ def check_start_checkpoint(runner) -> None:
     path = runner.cfg.get('load_from')
     if path:
         check_weights(runner.model, path)
+
+
+class DiskFullError(UserError):
+    """The disk filled up while the run was writing (a checkpoint)."""
+
+
+#: ``errno`` values of a full disk or an exhausted quota.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def run_training(runner) -> None:
+    """``runner.train()``; a full disk while saving becomes one line.
+
+    The checkpoint being written when the disk filled up is not on disk
+    (:func:`custom_modules.robustness.atomic_write` removes its temporary
+    file) and the earlier ones are untouched; the error names the
+    checkpoint ``--resume`` would continue from (:func:`resume_checkpoint`).
+
+    Raises:
+        DiskFullError: on ``ENOSPC``/``EDQUOT`` from a write.
+    """
+    try:
+        runner.train()
+    except OSError as err:
+        if err.errno not in DISK_FULL:
+            raise
+        last = resume_checkpoint(runner.work_dir)
+        kept = (f'last good checkpoint: {last}' if last else
+                'no checkpoint was saved before it')
+        try:  # keep the logs/ClearML session of the run
+            runner.visualizer.close()
+        except Exception:  # noqa: BLE001 - the error below matters more
+            pass
+        raise DiskFullError(
+            f'{err.filename or runner.work_dir}: no space left on device '
+            f'while writing it (nothing of it was kept); {kept}; free some '
+            'space and run the same command with --resume') from err
 
 
 def _replace_norm(node, old: str, new: str) -> int:

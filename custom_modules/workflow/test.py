@@ -7,10 +7,12 @@ from typing import Sequence
 
 from mmengine.config import Config
 
+from ..compat import check_checkpoint_file
 from .checkpoints import load_weights
 from .config import CfgOptionsAction, load_config, set_data, use_clearml
 from .errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
+from .safety import check_work_dir
 from .train import default_work_dir, fresh_visualizer
 
 
@@ -50,10 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
 def prepare_config(args: argparse.Namespace) -> Config:
     if not (osp.isfile(args.checkpoint) or '://' in args.checkpoint):
         raise UserError(f'{args.checkpoint}: checkpoint not found')
+    if '://' not in args.checkpoint:
+        check_checkpoint_file(args.checkpoint)  # before any output exists
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or \
         default_work_dir(args.config)
+    check_work_dir(cfg.work_dir)
     set_data(cfg, args.data_root, args.labels)
     if args.split:
         cfg.test_dataloader.dataset.split = args.split

@@ -11,13 +11,15 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from ..compat import check_checkpoint_file
 from ..datasets import IMAGE_LOADERS, MASK_LOADERS
 from ..hooks.run_guards import add_run_guards
 from .config import (CfgOptionsAction, fetch_pretrained, load_config,
                      set_data, set_pretrained, use_clearml)
 from .errors import UserError
+from .lock import lock_work_dir
 from .safety import (check_start_checkpoint, configure_distributed,
-                     preflight, resume_checkpoint)
+                     preflight, resume_checkpoint, run_training)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +95,8 @@ def prepare_config(args: argparse.Namespace) -> Config:
             if args.resume == 'auto' else args.resume
         if args.resume != 'auto' and not osp.isfile(args.resume):
             raise UserError(f'{args.resume}: checkpoint to resume not found')
+        if args.resume != 'auto':
+            check_checkpoint_file(args.resume)  # before the Runner starts
         if cfg.load_from is None:  # e.g. a requeued job's first start
             cfg.resume = False
             print_log(f'--resume: no checkpoint in {cfg.work_dir}; training '
@@ -211,15 +215,16 @@ def main(argv: Sequence[str]) -> int:
     preflight(cfg)  # data errors before the work dir and ClearML task exist
     if args.pretrained is None:
         fetch_pretrained(cfg)  # no network: from scratch, with a warning
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
-    check_start_checkpoint(runner)
-    print_log(f'device: {describe_device()}; work dir: {cfg.work_dir}',
-              logger='current')
-    runner.train()
-    report_best(runner)
-    if args.overfit_batch:
-        report_overfit(runner)
+    with lock_work_dir(cfg.work_dir, args.launcher):  # one run per work dir
+        from mmengine.runner import Runner
+        runner = Runner.from_cfg(cfg)
+        check_start_checkpoint(runner)
+        print_log(f'device: {describe_device()}; work dir: {cfg.work_dir}',
+                  logger='current')
+        run_training(runner)
+        report_best(runner)
+        if args.overfit_batch:
+            report_overfit(runner)
     return 0
 
 

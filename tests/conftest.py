@@ -95,9 +95,12 @@ def _clearml_offline_cache(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _no_offline_mode_leak():
-    """``Task.set_offline(True)`` exports ``CLEARML_OFFLINE_MODE``; keep it
-    from turning later tests (and the tools they start) offline."""
-    keys = ('CLEARML_OFFLINE_MODE', 'TRAINS_OFFLINE_MODE')
+    """``Task.set_offline(True)`` exports ``CLEARML_OFFLINE_MODE`` and
+    ``Task.init`` exports ``CLEARML_PROC_MASTER_ID`` (a tool started later
+    would then get a stub task); keep both from leaking into later tests
+    and the tools they start."""
+    keys = ('CLEARML_OFFLINE_MODE', 'TRAINS_OFFLINE_MODE',
+            'CLEARML_PROC_MASTER_ID', 'TRAINS_PROC_MASTER_ID')
     saved = {k: os.environ.get(k) for k in keys}
     yield
     for key, value in saved.items():

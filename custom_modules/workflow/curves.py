@@ -73,13 +73,21 @@ def parse_scalar_lines(lines) -> Dict[str, Dict[int, float]]:
     return out
 
 
+def is_training_part(part: Dict[str, Dict[int, float]]) -> bool:
+    """True when a parsed ``scalars.json`` has ``train/`` or ``val/`` keys
+    (a training run); a test run logs only ``test/`` keys."""
+    return any(k.startswith(('train/', 'val/')) for k in part)
+
+
 def read_scalars(path: str) -> Curves:
     """All curves of a run, merged over its ``scalars.json`` files.
 
-    When a later file starts at step ``s`` (a resumed run, or a new run in
-    the same work dir), the older files' points from step ``s`` on are
-    dropped, so a restart from scratch replaces the old curves and a resume
-    continues them.
+    When a later training file starts at step ``s`` (a resumed run, or a
+    new run in the same work dir), the older files' points from step ``s``
+    on are dropped, so a restart from scratch replaces the old curves and a
+    resume continues them. A file without training points (``tools/test.py``
+    in the run's work dir writes one starting at step 0) restarts nothing:
+    see :func:`is_training_part`.
 
     Raises:
         UserError: ``path`` has no ``scalars.json``.
@@ -95,6 +103,10 @@ def read_scalars(path: str) -> Curves:
             part = parse_scalar_lines(f)
         steps = [s for series in part.values() for s in series]
         if not steps:
+            continue
+        if not is_training_part(part):
+            for key, series in part.items():
+                merged.setdefault(key, {}).update(series)
             continue
         start = min(steps)
         for key in list(merged):

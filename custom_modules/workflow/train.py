@@ -159,8 +159,9 @@ def apply_overfit_batch(cfg: Config, n: int, options: dict) -> None:
     Augmentation off (the val pipeline, masks resized with the image), one
     batch of all ``n`` images loaded in the main process, a short constant
     learning rate
-    (:data:`OVERFIT_SCHEDULE`, no warm-up); keys given in ``options``
-    (``--cfg-options``) are left as the user set them.
+    (:data:`OVERFIT_SCHEDULE`, no warm-up) and no early stopping; keys
+    given in ``options`` (``--cfg-options``, e.g.
+    ``early_stopping.enable=True``) are left as the user set them.
     """
     if n < 1:
         raise UserError(f'--overfit-batch {n}: give a number of images >= 1')
@@ -183,7 +184,9 @@ def apply_overfit_batch(cfg: Config, n: int, options: dict) -> None:
             cfg.merge_from_dict({key: value})
     if not any(k.startswith('param_scheduler') for k in given):
         cfg.param_scheduler = []
-    cfg.early_stopping = dict(cfg.get('early_stopping') or {}, enable=False)
+    if 'early_stopping.enable' not in given and 'early_stopping' not in given:
+        cfg.early_stopping = dict(cfg.get('early_stopping') or {},
+                                  enable=False)
 
 
 def describe_device() -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from custom_modules.data.layout import next_step  # noqa: E402
 from custom_modules.workflow.errors import run_cli  # noqa: E402
 
 
@@ -114,7 +115,8 @@ def main(argv=None) -> int:
                                 args.overwrite)
         summary = f'{n} masks in {args.labels_dir}/{args.split}'
     print(f'{args.source} -> {args.out}: {summary}')
-    print(f'next: python tools/check_dataset.py {args.out}')
+    print(next_step(args.out, getattr(args, 'labels_dir', 'labels'),
+                    [args.split] if args.source == 'labelme' else None))
     return 0
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _package import mount, run
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+mount()  # custom_modules.data without the package's torch imports
+
 from custom_modules.data.check import Thresholds, check_dataset  # noqa: E402
 from custom_modules.data.layout import refuse_existing_files  # noqa: E402
 from custom_modules.data.report import report_files, write_report  # noqa
@@ -78,4 +77,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    run(main)

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _package import mount, run
+
+mount()  # custom_modules.data without the package's torch imports
 
 from custom_modules.data.layout import next_step  # noqa: E402
-from custom_modules.workflow.errors import run_cli  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,4 +120,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    run(main)

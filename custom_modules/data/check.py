@@ -25,10 +25,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..datasets.file_checks import inspect_pair
 from .errors import DataError
 from .layout import DEFAULT_LABELS_DIR, list_pairs
 from .masks import CLASSES, VALID_VALUES
+from .pairs import inspect_pair
 from .progress import track
 
 
@@ -180,7 +180,7 @@ def check_dataset(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
     no split folders); every problem with individual files is collected in
     ``CheckResult.errors`` so that all offending files are named at once.
     Pairs with hard errors (the same verdict as the training pre-flight
-    check, :func:`~custom_modules.datasets.file_checks.inspect_pair`) are
+    check, :func:`.pairs.inspect_pair`) are
     left out of ``records`` (and statistics).
     With ``analyse=False`` only the hard checks run (no records/findings).
     With ``masked_only`` a photo without a mask is no error (a labels folder

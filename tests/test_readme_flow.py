@@ -1,5 +1,6 @@
 """The README flow in a fresh folder: train, test (plain and --tta) into the
-default work dir, then compare.py and plot_curves.py over ``work_dirs/*``.
+default work dir, then compare.py and plot_curves.py over ``work_dirs/*``;
+the default checkpoint policy keeps the best and the last two.
 
 Testing a run writes its own ``<timestamp>/vis_data/scalars.json`` (step 0)
 beside the training's; the training curves must survive it.
@@ -26,13 +27,16 @@ def run_in(cwd, tool, *args):
 
 
 def test_train_test_compare_plot_in_default_work_dir(tiny_pets, tmp_path):
-    iters = 2
+    iters = 3
     options = ['--cfg-options', *tiny_cfg_options(iters), *TINY_RESNET18_UNET]
+    saves = ['default_hooks.checkpoint.interval=1']  # a checkpoint per iter
     run_in(tmp_path, 'train.py', CONFIG, '--data-root', tiny_pets,
-           '--pretrained', 'none', '--no-clearml', *options)
+           '--pretrained', 'none', '--no-clearml', *options, *saves)
     work = tmp_path / 'work_dirs' / 'resnet18_unet'
     ckpt = work / f'iter_{iters}.pth'
-    assert ckpt.is_file()
+    # the base schedule keeps the best checkpoint and the last two
+    assert sorted(p.name for p in work.glob('*.pth')) == [
+        'best_mJaccard_iter_3.pth', 'iter_2.pth', 'iter_3.pth']
     for tta in ([], ['--tta']):
         run_in(tmp_path, 'test.py', CONFIG, ckpt, '--data-root', tiny_pets,
                '--no-clearml', *options, *tta)
@@ -61,5 +65,5 @@ def test_train_test_compare_plot_in_default_work_dir(tiny_pets, tmp_path):
 
     from custom_modules.workflow.curves import read_scalars
     curves = read_scalars(str(work))
-    assert list(curves['train/loss'][0]) == [1, 2]
+    assert list(curves['train/loss'][0]) == [1, 2, 3]
     assert list(curves['val/mJaccard'][0]) == [iters]

@@ -43,7 +43,7 @@ def prepare_config(args: argparse.Namespace) -> Config:
     fresh_visualizer(cfg)
     name = osp.basename(osp.normpath(cfg.work_dir))
     use_clearml(cfg, not args.no_clearml, task_name=f'{name}-test{suffix}',
-                project=args.clearml_project)
+                project=args.clearml_project, task_type='testing')
     return cfg
 
 

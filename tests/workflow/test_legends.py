@@ -8,7 +8,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from custom_modules.datasets.pets import PETS_CLASSES, PETS_PALETTE
-from custom_modules.hooks import TestOutputsHook
+from custom_modules.hooks import TestOutputsHook as OutputsHook
 from custom_modules.workflow import overlay, worst
 
 
@@ -56,7 +56,7 @@ def test_worst_png_has_the_legend():
 def test_show_dir_panels_have_the_legend(tmp_path):
     image, gt, pred = photo_and_masks()
     cv2.imwrite(str(tmp_path / 'a.jpg'), image)
-    hook = TestOutputsHook(str(tmp_path / 'results.json'),
+    hook = OutputsHook(str(tmp_path / 'results.json'),
                            show_dir=str(tmp_path / 'show'))
     hook.before_test(None)
     with_gt, without_gt = SegDataSample(), SegDataSample()

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from helpers import closed_port, run_tool, tiny_cfg_options
 
+from custom_modules.workflow.overlay import legend_entries, legend_strip
+
 
 def offline_scalars(output: str) -> dict:
     """(title, series) -> values, read from the offline session zip named in
@@ -80,7 +82,9 @@ def test_train_and_test_on_synthetic_data_with_clearml_down(tiny_pets,
         values = cv2.imread(str(mask), cv2.IMREAD_UNCHANGED)
         assert values.shape == (64, 64) and set(np.unique(values)) <= {0, 1, 2}
     picture = cv2.imread(str(work / 'show' / 'val_000.png'))
-    assert picture.shape == (64, 4 * 64, 3)  # image | GT | prediction | errors
+    legend = legend_strip(4 * 64, legend_entries(errors=True))
+    # image | GT | prediction | errors, then the legend
+    assert picture.shape == (64 + legend.shape[0], 4 * 64, 3)
 
 
 @pytest.mark.parametrize('name', ['unet', 'deeplabv3plus', 'resnet_unet',

@@ -1,6 +1,7 @@
 """Check a dataset root: hard errors, soft findings, statistics and a report.
 
     python tools/check_dataset.py data/pets [--labels-dir labels_fixed]
+        [--masked-only]
 
 Hard errors (each offending file is printed; exit status 1): image without
 mask or mask without image, unreadable files, size mismatch, mask values
@@ -13,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _package import mount, run
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+mount()  # custom_modules.data without the package's torch imports
+
 from custom_modules.data.check import Thresholds, check_dataset  # noqa: E402
 from custom_modules.data.layout import refuse_existing_files  # noqa: E402
 from custom_modules.data.report import report_files, write_report  # noqa
@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
                         '<root name>_<labels dir>')
     parser.add_argument('--overwrite', action='store_true',
                         help='replace existing report files')
+    parser.add_argument('--masked-only', action='store_true',
+                        help='check only the photos that have a mask in '
+                        '--labels-dir (a folder re-annotating some of them)')
     parser.add_argument('--full-fraction', type=float, default=d.full_fraction)
     parser.add_argument('--many-components', type=int,
                         default=d.many_components)
@@ -55,7 +58,8 @@ def main(argv=None) -> int:
                       f'{root.resolve().name}_{args.labels_dir}'))
     # fail before the (possibly long) check, not after it
     refuse_existing_files(report_files(report_dir), args.overwrite)
-    result = check_dataset(root, args.labels_dir, args.splits, th)
+    result = check_dataset(root, args.labels_dir, args.splits, th,
+                           masked_only=args.masked_only)
     stats = split_stats(result.records, result.splits)
     write_report(result, stats, report_dir, th, overwrite=args.overwrite)
     for e in result.errors:
@@ -73,4 +77,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    run(main)

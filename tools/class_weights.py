@@ -11,13 +11,11 @@ custom_modules/data/class_weights.py.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _package import mount, run
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+mount()  # custom_modules.data without the package's torch imports
+
 from custom_modules.data.class_weights import (  # noqa: E402
     class_weights, to_json)
 
@@ -50,4 +48,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    run(main)

@@ -12,13 +12,11 @@ image entry, values by category name. See docs/data.md.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _package import mount, run
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+mount()  # custom_modules.data without the package's torch imports
+
 from custom_modules.data.coco import coco_to_masks, masks_to_coco  # noqa: E402
 
 
@@ -55,4 +53,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    run(main)

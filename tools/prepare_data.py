@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _package import mount, run
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+mount()  # custom_modules.data without the package's torch imports
+
+from custom_modules.data.layout import next_step  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,9 +114,10 @@ def main(argv=None) -> int:
                                 args.overwrite)
         summary = f'{n} masks in {args.labels_dir}/{args.split}'
     print(f'{args.source} -> {args.out}: {summary}')
-    print(f'next: python tools/check_dataset.py {args.out}')
+    print(next_step(args.out, getattr(args, 'labels_dir', 'labels'),
+                    [args.split] if args.source == 'labelme' else None))
     return 0
 
 
 if __name__ == '__main__':
-    run_cli(main)
+    run(main)

@@ -2,13 +2,20 @@
 
 Thin command line over :mod:`custom_modules.workflow.train`; see --help.
 """
-import sys
-from pathlib import Path
+from _package import load, mount, run
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+mount()  # custom_modules without its registrations: --help needs no torch
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
-from custom_modules.workflow.train import main  # noqa: E402
+from custom_modules.workflow.arguments import train_parser  # noqa: E402
+
+
+def main(argv) -> int:
+    """Parse (``--help``, usage errors: no torch), then load and run."""
+    train_parser().parse_args(argv)
+    load()
+    from custom_modules.workflow.train import main as run_tool
+    return run_tool(argv)
+
 
 if __name__ == '__main__':
-    run_cli(main)
+    run(main)

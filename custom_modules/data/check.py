@@ -25,10 +25,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..datasets.file_checks import inspect_pair
 from .errors import DataError
 from .layout import DEFAULT_LABELS_DIR, list_pairs
 from .masks import CLASSES, VALID_VALUES
+from .pairs import inspect_pair
 from .progress import track
 
 
@@ -172,16 +172,19 @@ def analyse_mask(mask: np.ndarray, path: str, split: str, stem: str,
 def check_dataset(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
                   splits: list[str] | None = None,
                   thresholds: Thresholds = Thresholds(),
-                  analyse: bool = True) -> CheckResult:
+                  analyse: bool = True,
+                  masked_only: bool = False) -> CheckResult:
     """Run every hard check and soft finding over a dataset root.
 
     Raises :class:`DataError` only when there is nothing to check (no root,
     no split folders); every problem with individual files is collected in
     ``CheckResult.errors`` so that all offending files are named at once.
     Pairs with hard errors (the same verdict as the training pre-flight
-    check, :func:`~custom_modules.datasets.file_checks.inspect_pair`) are
+    check, :func:`.pairs.inspect_pair`) are
     left out of ``records`` (and statistics).
     With ``analyse=False`` only the hard checks run (no records/findings).
+    With ``masked_only`` a photo without a mask is no error (a labels folder
+    that re-annotates some of the photos, e.g. from LabelMe).
     """
     listing = list_pairs(root, labels_dir, splits, strict=False)
     if not listing.pairs and not listing.orphans:
@@ -192,7 +195,8 @@ def check_dataset(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
                          | {p.parent.name for p in listing.orphans},
                          key=lambda s: (s not in ('train', 'val', 'test'), s))
     errors = [Issue(str(p), 'missing_mask', f'no {labels_dir}/{p.parent.name}/'
-                    f'{p.stem}.png') for p in listing.images_without_mask]
+                    f'{p.stem}.png') for p in listing.images_without_mask
+              if not masked_only]
     errors += [Issue(str(p), 'missing_image', f'no img/{p.parent.name}/'
                      f'{p.stem}.jpg') for p in listing.masks_without_image]
     findings: list[Issue] = []

@@ -182,3 +182,39 @@ def read_json(path: str | Path, required: tuple, what: str, fix: str) -> dict:
         raise DataError(f'{path}: not {what} (no {", ".join(missing)}); '
                         f'{fix}')
     return data
+
+
+def check_command(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
+                  splits: list[str] | None = None) -> str | None:
+    """The ``tools/check_dataset.py`` command that checks what was written.
+
+    Adds ``--labels-dir`` and ``--splits`` when they are not the defaults,
+    and ``--masked-only`` when some photos have no mask in ``labels_dir``
+    (masks for a few of the photos). ``None`` when a mask has no photo in
+    ``root/img/<split>``: there is nothing to check the masks against.
+    """
+    listing = list_pairs(root, labels_dir, splits, strict=False)
+    if listing.masks_without_image or not listing.pairs:
+        return None
+    parts = ['python tools/check_dataset.py', str(root)]
+    if labels_dir != DEFAULT_LABELS_DIR:
+        parts += ['--labels-dir', labels_dir]
+    if splits:
+        parts += ['--splits', *splits]
+    if listing.images_without_mask:
+        parts.append('--masked-only')
+    return ' '.join(parts)
+
+
+def next_step(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
+              splits: list[str] | None = None) -> str:
+    """What to run after writing ``root``: ``next: <check command>``, or
+    what is missing when the masks have no photos beside them."""
+    command = check_command(root, labels_dir, splits)
+    if command:
+        return f'next: {command}'
+    where = f'{Path(root) / IMG_DIR}/{"|".join(splits or ["<split>"])}'
+    return (f'next: the photos of these masks are not in {where}; write the '
+            'masks into the data root that holds the photos (--out '
+            'DATA_ROOT), or write the photos too (--images PHOTOS instead of '
+            '--masks-only), then run tools/check_dataset.py on that root')

@@ -14,7 +14,8 @@ from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
 from ..evaluation.jaccard_metric import format_class_table, scores_from_areas
-from ..workflow.overlay import comparison_row, overlay, read_rgb, write_rgb
+from ..workflow.overlay import (comparison_picture, prediction_picture,
+                                read_rgb, write_rgb)
 from ..workflow.worst import rank_images, row_title, stem, worst_grid
 from .learning_curves import clearml_backend
 
@@ -92,8 +93,9 @@ class TestOutputsHook(Hook):
                 cv2.imwrite(osp.join(self.out_dir, f'{name}.png'), pred)
             if self.show_dir:
                 image = read_rgb(sample.img_path)
-                picture = (comparison_row(image, gt, pred, name)
-                           if gt is not None else overlay(image, pred))
+                picture = (comparison_picture(image, gt, pred, name)
+                           if gt is not None else
+                           prediction_picture(image, pred, name))
                 write_rgb(osp.join(self.show_dir, f'{name}.png'), picture)
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:

@@ -125,16 +125,20 @@ class PetsClearMLVisBackend(BaseVisBackend):
         project: ClearML project name.
         task_name: task name; defaults to the work dir's name.
         tags: task tags (k-fold runs share one).
+        task_type: ClearML task type: ``'training'``, or ``'testing'`` for
+            ``tools/test.py`` runs.
     """
 
     def __init__(self, save_dir: Optional[str] = None,
                  project: str = 'pets-segmentation',
                  task_name: Optional[str] = None,
-                 tags: Sequence[str] = ()) -> None:
+                 tags: Sequence[str] = (),
+                 task_type: str = 'training') -> None:
         super().__init__(save_dir)
         self.project = project
         self.task_name = task_name
         self.tags = list(tags)
+        self.task_type = task_type
         self.mode = None
         self._failed = False
         self._cfg: Optional[Config] = None
@@ -185,6 +189,7 @@ class PetsClearMLVisBackend(BaseVisBackend):
         with kept_random_state():
             self._task = Task.init(
                 project_name=self.project, task_name=name, tags=self.tags,
+                task_type=Task.TaskTypes[self.task_type],
                 reuse_last_task_id=False, auto_connect_frameworks=False,
                 auto_connect_arg_parser=True)
         # Task.init also hooks os.fork: in every forked child (our data-loader

@@ -215,8 +215,10 @@ def fetch_pretrained(cfg: Config) -> None:
 
 
 def use_clearml(cfg: Config, enabled: bool, task_name: Optional[str] = None,
-                project: Optional[str] = None, tags=()) -> None:
-    """Drop the ClearML backend, or name its task/project/tags."""
+                project: Optional[str] = None, tags=(),
+                task_type: Optional[str] = None) -> None:
+    """Drop the ClearML backend, or name its task/project/tags/type
+    (``task_type='testing'`` for tools/test.py)."""
     backends = cfg.visualizer.vis_backends
     kept = []
     for backend in backends:
@@ -229,5 +231,7 @@ def use_clearml(cfg: Config, enabled: bool, task_name: Optional[str] = None,
                 backend['project'] = project
             if tags:
                 backend['tags'] = list(tags)
+            if task_type:
+                backend['task_type'] = task_type
         kept.append(backend)
     cfg.visualizer.vis_backends = kept

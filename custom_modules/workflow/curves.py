@@ -73,13 +73,21 @@ def parse_scalar_lines(lines) -> Dict[str, Dict[int, float]]:
     return out
 
 
+def is_training_part(part: Dict[str, Dict[int, float]]) -> bool:
+    """True when a parsed ``scalars.json`` has ``train/`` or ``val/`` keys
+    (a training run); a test run logs only ``test/`` keys."""
+    return any(k.startswith(('train/', 'val/')) for k in part)
+
+
 def read_scalars(path: str) -> Curves:
     """All curves of a run, merged over its ``scalars.json`` files.
 
-    When a later file starts at step ``s`` (a resumed run, or a new run in
-    the same work dir), the older files' points from step ``s`` on are
-    dropped, so a restart from scratch replaces the old curves and a resume
-    continues them.
+    When a later training file starts at step ``s`` (a resumed run, or a
+    new run in the same work dir), the older files' points from step ``s``
+    on are dropped, so a restart from scratch replaces the old curves and a
+    resume continues them. A file without training points (``tools/test.py``
+    in the run's work dir writes one starting at step 0) restarts nothing:
+    see :func:`is_training_part`.
 
     Raises:
         UserError: ``path`` has no ``scalars.json``.
@@ -95,6 +103,10 @@ def read_scalars(path: str) -> Curves:
             part = parse_scalar_lines(f)
         steps = [s for series in part.values() for s in series]
         if not steps:
+            continue
+        if not is_training_part(part):
+            for key, series in part.items():
+                merged.setdefault(key, {}).update(series)
             continue
         start = min(steps)
         for key in list(merged):
@@ -143,6 +155,16 @@ def run_label(path: str, others: Sequence[str] = ()) -> str:
     return name
 
 
+def label_offset(x: float, xmin: float, xmax: float
+                 ) -> Tuple[Tuple[int, int], str]:
+    """Where a point's label goes, ``(xytext in points, ha)``: to the left
+    of a point in the right half of the x range, else to its right, so the
+    label stays inside the axes in a short run (best at the first step)."""
+    if xmax > xmin and (x - xmin) / (xmax - xmin) > 0.5:
+        return (-10, -16), 'right'
+    return (10, -16), 'left'
+
+
 def plot_curves(runs: Dict[str, Curves], path: str,
                 title: Optional[str] = None) -> str:
     """Write one PNG: a panel per metric (loss, mJaccard, mDice), one colour
@@ -150,6 +172,16 @@ def plot_curves(runs: Dict[str, Curves], path: str,
 
     Returns ``path``.
     """
+    import matplotlib.pyplot as plt
+    fig = curves_figure(runs, title)
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def curves_figure(runs: Dict[str, Curves], title: Optional[str] = None):
+    """The matplotlib figure :func:`plot_curves` saves."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -179,9 +211,12 @@ def plot_curves(runs: Dict[str, Curves], path: str,
                 ax.plot([best[0]], [best[1]], '*', color=color,
                         markersize=13, markeredgecolor='black')
                 if len(runs) <= 3:
+                    steps = np.concatenate([c[0] for c in curves.values()])
+                    xytext, ha = label_offset(best[0], steps.min(),
+                                              steps.max())
                     ax.annotate(f'best {best[1]:.1f} @ {best[0]}', best,
-                                textcoords='offset points', xytext=(-10, -16),
-                                ha='right', fontsize=8, color=color)
+                                textcoords='offset points', xytext=xytext,
+                                ha=ha, fontsize=8, color=color)
         ax.set_title(panel_title)
         ax.set_xlabel('iteration')
         ax.grid(alpha=0.3)
@@ -199,10 +234,7 @@ def plot_curves(runs: Dict[str, Curves], path: str,
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.08 + 0.04 * (len(handles) > 10), 1, 1))
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def load_runs(paths: Sequence[str]) -> Dict[str, Curves]:

@@ -87,7 +87,7 @@ def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     from mmengine.utils import ProgressBar
     from .inference import load_model
-    from .overlay import overlay, read_rgb, write_rgb
+    from .overlay import prediction_picture, read_rgb, write_rgb
     photos = list_photos(args.path)
     if not osp.isfile(args.checkpoint):
         raise UserError(f'{args.checkpoint}: checkpoint not found')
@@ -113,7 +113,8 @@ def main(argv: Sequence[str]) -> int:
             bar.update()
             continue
         cv2.imwrite(osp.join(masks_dir, f'{name}.png'), mask)
-        write_rgb(osp.join(overlays_dir, f'{name}.png'), overlay(image, mask))
+        write_rgb(osp.join(overlays_dir, f'{name}.png'),
+                  prediction_picture(image, mask))
         shares = np.bincount(mask.ravel(), minlength=len(classes)) / mask.size
         rows.append([photo, name, mask.shape[1], mask.shape[0]] +
                     [f'{100 * s:.2f}' for s in shares[:len(classes)]])

@@ -8,45 +8,16 @@ from typing import Sequence
 from mmengine.config import Config
 
 from ..compat import check_checkpoint_file
+from .arguments import test_parser
 from .checkpoints import load_weights
-from .config import CfgOptionsAction, load_config, set_data, use_clearml
+from .config import load_config, set_data, use_clearml
 from .errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
 from .safety import check_work_dir
 from .train import default_work_dir, fresh_visualizer
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description='Test a checkpoint; prints and saves a per-class table.')
-    p.add_argument('config', help='the config the checkpoint was trained with')
-    p.add_argument('checkpoint', help='checkpoint file (or URL)')
-    p.add_argument('--work-dir', help='where results go '
-                   '(default: work_dirs/<config name>)')
-    p.add_argument('--tta', action='store_true',
-                   help='horizontal-flip test-time augmentation')
-    p.add_argument('--out', metavar='DIR',
-                   help='write predicted masks (class-id PNG) here')
-    p.add_argument('--show-dir', metavar='DIR', help='write image | ground '
-                   'truth | prediction | errors pictures here')
-    p.add_argument('--worst', type=int, metavar='N', help='rank images by '
-                   'their Jaccard; save the N worst as one grid '
-                   '(worst.png: image | ground truth | prediction | errors) '
-                   'and every image\'s scores worst first (worst.csv)')
-    p.add_argument('--data-root', help='dataset folder (img/, labels/...)')
-    p.add_argument('--labels', help='mask folder: labels or labels_fixed')
-    p.add_argument('--split', help='split to test (config: val)')
-    p.add_argument('--no-clearml', action='store_true',
-                   help='do not log to ClearML')
-    p.add_argument('--clearml-project', help='ClearML project name')
-    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
-                   help='override config keys')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none')
-    p.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    p.add_argument('--debug', action='store_true',
-                   help='show full tracebacks')
-    return p
+build_parser = test_parser
 
 
 def prepare_config(args: argparse.Namespace) -> Config:
@@ -77,7 +48,7 @@ def prepare_config(args: argparse.Namespace) -> Config:
     fresh_visualizer(cfg)
     name = osp.basename(osp.normpath(cfg.work_dir))
     use_clearml(cfg, not args.no_clearml, task_name=f'{name}-test{suffix}',
-                project=args.clearml_project)
+                project=args.clearml_project, task_type='testing')
     return cfg
 
 

@@ -14,54 +14,16 @@ from mmengine.logging import print_log
 from ..compat import check_checkpoint_file
 from ..datasets import IMAGE_LOADERS, MASK_LOADERS
 from ..hooks.run_guards import add_run_guards
-from .config import (CfgOptionsAction, fetch_pretrained, load_config,
-                     set_data, set_pretrained, use_clearml)
+from .arguments import train_parser
+from .config import (fetch_pretrained, load_config, set_data, set_pretrained,
+                     use_clearml)
 from .errors import UserError
 from .lock import lock_work_dir
 from .safety import (check_start_checkpoint, configure_distributed,
                      preflight, resume_checkpoint, run_training)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description='Train a segmentor (mmseg conventions, GPU if present).')
-    p.add_argument('config', help='config file, e.g. configs/pets/unet.py')
-    p.add_argument('--work-dir', help='where logs and checkpoints go '
-                   '(default: work_dirs/<config name>)')
-    p.add_argument('--data-root', help='dataset folder (img/, labels/...)')
-    p.add_argument('--labels', help='mask folder: labels or labels_fixed')
-    p.add_argument('--pretrained', help="encoder weights: 'none' trains from "
-                   'scratch, or a local checkpoint file/URL; default: the '
-                   "config's ImageNet weights (needs network once)")
-    p.add_argument('--resume', nargs='?', const='auto', help='resume from '
-                   'the latest checkpoint in the work dir, or from PATH')
-    p.add_argument('--amp', action='store_true',
-                   help='mixed precision (GPU only)')
-    p.add_argument('--seed', type=int, help='random seed (config: 42)')
-    p.add_argument('--deterministic', action='store_true',
-                   help='deterministic cuDNN kernels (slower)')
-    p.add_argument('--no-clearml', action='store_true',
-                   help='do not log to ClearML')
-    p.add_argument('--clearml-project', help='ClearML project name')
-    p.add_argument('--task-name', help='ClearML task name '
-                   '(default: the work dir name)')
-    p.add_argument('--clearml-tags', nargs='+', default=(), metavar='TAG',
-                   help='ClearML task tags (tools/kfold.py tags its folds)')
-    p.add_argument('--overfit-batch', type=int, metavar='N',
-                   help='sanity check: train on the first N training images '
-                   'with augmentation off and validate on the same N (a '
-                   'short constant-lr schedule unless --cfg-options sets '
-                   'one); the model and loss should reach ~100%% mJaccard')
-    p.add_argument('--sync-bn', action='store_true',
-                   help='SyncBN across processes (with --launcher)')
-    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
-                   help='override config keys, e.g. train_cfg.max_iters=500')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none', help='job launcher for distributed runs')
-    p.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    p.add_argument('--debug', action='store_true',
-                   help='show full tracebacks')
-    return p
+build_parser = train_parser
 
 
 def default_work_dir(config: str) -> str:
@@ -163,8 +125,9 @@ def apply_overfit_batch(cfg: Config, n: int, options: dict) -> None:
     Augmentation off (the val pipeline, masks resized with the image), one
     batch of all ``n`` images loaded in the main process, a short constant
     learning rate
-    (:data:`OVERFIT_SCHEDULE`, no warm-up); keys given in ``options``
-    (``--cfg-options``) are left as the user set them.
+    (:data:`OVERFIT_SCHEDULE`, no warm-up) and no early stopping; keys
+    given in ``options`` (``--cfg-options``, e.g.
+    ``early_stopping.enable=True``) are left as the user set them.
     """
     if n < 1:
         raise UserError(f'--overfit-batch {n}: give a number of images >= 1')
@@ -187,7 +150,9 @@ def apply_overfit_batch(cfg: Config, n: int, options: dict) -> None:
             cfg.merge_from_dict({key: value})
     if not any(k.startswith('param_scheduler') for k in given):
         cfg.param_scheduler = []
-    cfg.early_stopping = dict(cfg.get('early_stopping') or {}, enable=False)
+    if 'early_stopping.enable' not in given and 'early_stopping' not in given:
+        cfg.early_stopping = dict(cfg.get('early_stopping') or {},
+                                  enable=False)
 
 
 def describe_device() -> str:

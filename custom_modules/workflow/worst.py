@@ -16,7 +16,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .overlay import comparison_row, stack_rows
+from .overlay import add_legend, comparison_row, stack_rows
 
 
 def stem(path: str) -> str:
@@ -57,15 +57,18 @@ def worst_grid(rows: Sequence[Tuple[np.ndarray, Optional[np.ndarray],
                                     np.ndarray, str]],
                max_side: int = 256) -> np.ndarray:
     """One picture, a row per image: image | ground truth | prediction |
-    errors (:func:`~custom_modules.workflow.overlay.comparison_row`).
+    errors (:func:`~custom_modules.workflow.overlay.comparison_row`), and
+    the legend strip below (:func:`~custom_modules.workflow.overlay.
+    add_legend`).
 
     Args:
         rows: ``(image_rgb, gt or None, pred, title)``; masks are class ids
             at the image's size.
         max_side: larger photos are scaled down to this side first.
     """
-    return stack_rows([comparison_row(*_fit(img, gt, pred, max_side), title)
+    grid = stack_rows([comparison_row(*_fit(img, gt, pred, max_side), title)
                        for img, gt, pred, title in rows])
+    return add_legend(grid, errors=any(gt is not None for _, gt, _, _ in rows))
 
 
 def row_title(record: dict) -> str:

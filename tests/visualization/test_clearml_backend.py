@@ -85,3 +85,23 @@ def test_offline_session_holds_scalars_hyperparameters_and_artifacts(
     artifacts = {a['key'] for a in task['execution']['artifacts']}
     assert artifacts == {'config', 'best_checkpoint'}
     assert any(n.endswith('best_mJaccard_iter_2.pth') for n in names)
+
+
+def test_test_runs_are_testing_tasks(no_credentials, tmp_path):
+    """tools/test.py names a testing task; training stays the default."""
+    from custom_modules.workflow import test as test_tool
+    args = test_tool.build_parser().parse_args(
+        ['configs/pets/resnet_unet.py', __file__, '--work-dir',
+         str(tmp_path / 'run')])
+    cfg = test_tool.prepare_config(args)
+    clearml = [b for b in cfg.visualizer.vis_backends
+               if b['type'] == 'PetsClearMLVisBackend']
+    assert [b['task_type'] for b in clearml] == ['testing']
+    types = []
+    for task_type in (None, 'testing'):
+        backend = PetsClearMLVisBackend(
+            save_dir=str(tmp_path / 'vis'), task_name='unit',
+            **({'task_type': task_type} if task_type else {}))
+        types.append(str(backend.experiment.task_type))
+        backend.close()
+    assert types == ['training', 'testing']

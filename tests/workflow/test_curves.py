@@ -101,3 +101,37 @@ def test_plot_curves_cli_writes_an_overlay_png(tmp_path, capsys):
     text = capsys.readouterr().out
     assert 'a/fold_0: best val mJaccard 45.00 at iter 20' in text
     assert 'b/fold_0: best val mJaccard 25.00 at iter 10' in text
+
+
+def test_a_test_run_in_the_work_dir_keeps_the_training_curves(tmp_path):
+    """tools/test.py writes its own scalars.json from step 0."""
+    run = write_run(tmp_path / 'run', RECORDS, '20250101_000000')
+    write_run(run, [{'test/mJaccard': 44.0, 'test/mDice': 54.0, 'step': 0}],
+              '20250102_000000')
+    c = curves.read_scalars(str(run))
+    assert c['train/loss'][0].tolist() == [10, 20, 30]
+    assert c['val/mJaccard'][1].tolist() == [25.0, 45.0, 41.0]
+    assert curves.best_step(c) == (20, 45.0)
+
+
+@pytest.mark.parametrize('best_at', [0, -1])
+def test_best_label_stays_inside_the_axes_in_short_runs(best_at):
+    steps = np.arange(1, 6)
+    val = np.array([29.6, 10.0, 12.0, 14.0, 16.0])
+    if best_at == -1:
+        val = val[::-1]
+    runs = {'short': {'train/loss': (steps, np.linspace(2, 1, 5)),
+                      'train/mJaccard': (steps, val - 5),
+                      'val/mJaccard': (steps, val)}}
+    fig = curves.curves_figure(runs)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = [t for ax in fig.axes for t in ax.texts
+              if t.get_text().startswith('best ')]
+    assert [t.get_text() for t in labels] == [
+        f'best 29.6 @ {steps[best_at]}']
+    ax = labels[0].axes.get_window_extent(renderer)
+    box = labels[0].get_window_extent(renderer)
+    assert ax.x0 <= box.x0 and box.x1 <= ax.x1, (box, ax)
+    import matplotlib.pyplot as plt
+    plt.close(fig)

@@ -13,8 +13,8 @@ import pytest
 from helpers import TINY_RESNET18_UNET
 from mmengine.config import Config
 
-from custom_modules.workflow import (compare, curves, kfold, predict, test,
-                                     train)
+from custom_modules.workflow import (compare, curves, kfold, overlay,
+                                     predict, test, train)
 
 CONFIG = 'configs/pets/resnet18_unet.py'
 TINY = TINY_RESNET18_UNET + ['param_scheduler.0.start_factor=1.0']
@@ -121,7 +121,9 @@ def test_worst_n_grid_and_ranked_csv(tiny_run, tiny_pets, tmp_path):
                      for r in csv.DictReader(f)}
     assert {r['img_path']: float(r['jaccard']) for r in rows} == per_image
     grid = cv2.imread(str(out / 'worst.png'))
-    assert grid.shape[:2] == (3 * 64, 4 * 64)  # 3 rows of 4 tiles
+    legend = overlay.legend_strip(4 * 64, overlay.legend_entries(True))
+    # 3 rows of 4 tiles, then the legend
+    assert grid.shape[:2] == (3 * 64 + legend.shape[0], 4 * 64)
 
 
 def test_compare_two_runs(tiny_run, tmp_path, capsys):
@@ -165,7 +167,8 @@ def test_predict_photos_of_any_size(tiny_run, tmp_path, capsys):
                           cv2.IMREAD_UNCHANGED)
         assert mask.shape == shape and set(np.unique(mask)) <= {0, 1, 2}
         over = cv2.imread(str(out / 'overlays' / f'{name}.png'))
-        assert over.shape == shape + (3,)
+        legend = overlay.legend_strip(shape[1], overlay.legend_entries())
+        assert over.shape == (shape[0] + legend.shape[0], shape[1], 3)
     assert not (out / 'masks' / 'broken.png').exists()
     assert 'broken.jpg' in capsys.readouterr().out
     with open(out / 'predictions.csv') as f:

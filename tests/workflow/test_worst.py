@@ -1,7 +1,7 @@
 """Per-image ranking, the worst-N grid and the overlap between models."""
 import numpy as np
 
-from custom_modules.workflow import worst
+from custom_modules.workflow import overlay, worst
 
 
 def rec(name, jaccard):
@@ -30,9 +30,12 @@ def test_worst_grid_has_four_tiles_per_row_and_scales_big_photos():
                              (big, mask_b, 1 - mask_b, 'b')], max_side=64)
     # first row: 4 tiles of 48 wide; second scaled to 64x43 then to width
     assert grid.shape[1] == 4 * 48 and grid.dtype == np.uint8
-    assert grid.shape[0] == 32 + round(43 * 4 * 48 / (4 * 64))
+    rows = 32 + round(43 * 4 * 48 / (4 * 64))
+    legend = grid.shape[0] - rows  # the legend strip (test_legends.py)
+    assert legend == overlay.legend_strip(
+        4 * 48, overlay.legend_entries(errors=True)).shape[0]
     # the errors tile of row 2 is red everywhere (prediction all wrong)
-    errors = grid[-8:, 3 * 48:]  # below the tile label
+    errors = grid[rows - 8:rows, 3 * 48:]  # below the tile label
     assert (errors[..., 0] > 200).mean() > 0.9
 
 

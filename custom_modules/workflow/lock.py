@@ -44,17 +44,20 @@ class WorkDirLock:
 
     Args:
         work_dir: the run's work dir (created if missing).
+        enabled: False makes every method a no-op (the ranks other than 0
+            of a distributed run, which share rank 0's work dir).
     """
 
-    def __init__(self, work_dir: str) -> None:
+    def __init__(self, work_dir: str, enabled: bool = True) -> None:
         self.work_dir = work_dir
         self.path = osp.join(work_dir, LOCK_NAME)
+        self.enabled = enabled
         self._fd: Optional[int] = None
 
     def acquire(self) -> 'WorkDirLock':
         """Take the lock or raise :class:`WorkDirBusyError` naming the pid
         of the run that holds it."""
-        if fcntl is None or self._fd is not None:
+        if fcntl is None or not self.enabled or self._fd is not None:
             return self
         os.makedirs(self.work_dir, exist_ok=True)
         while True:
@@ -115,5 +118,4 @@ def is_rank_zero(launcher: str) -> bool:
 
 def lock_work_dir(work_dir: str, launcher: str = 'none') -> WorkDirLock:
     """The work dir's lock, taken (a no-op lock on ranks other than 0)."""
-    lock = WorkDirLock(work_dir)
-    return lock.acquire() if is_rank_zero(launcher) else lock
+    return WorkDirLock(work_dir, enabled=is_rank_zero(launcher)).acquire()

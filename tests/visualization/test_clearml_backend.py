@@ -89,9 +89,13 @@ def test_offline_session_holds_scalars_hyperparameters_and_artifacts(
 
 def test_test_runs_are_testing_tasks(no_credentials, tmp_path):
     """tools/test.py names a testing task; training stays the default."""
+    import torch
+
     from custom_modules.workflow import test as test_tool
+    checkpoint = tmp_path / 'ckpt.pth'
+    torch.save({'state_dict': {}}, checkpoint)  # checked before the run
     args = test_tool.build_parser().parse_args(
-        ['configs/pets/resnet_unet.py', __file__, '--work-dir',
+        ['configs/pets/resnet_unet.py', str(checkpoint), '--work-dir',
          str(tmp_path / 'run')])
     cfg = test_tool.prepare_config(args)
     clearml = [b for b in cfg.visualizer.vis_backends

@@ -340,3 +340,16 @@ def test_test_split_only_folder(trained, tmp_path, capsys):
     results = json.loads((work / 'test_results.json').read_text())
     assert 0 <= results['metrics']['mJaccard'] <= 100
     assert not (root / 'img' / 'train').exists()
+
+
+def test_lock_is_a_no_op_on_ranks_other_than_0(tmp_path, monkeypatch):
+    """Under torchrun every rank runs tools/train.py in the same work dir;
+    only rank 0 locks it (the `with` statement must not lock the others)."""
+    from custom_modules.workflow.lock import lock_work_dir
+    monkeypatch.setenv('RANK', '1')
+    with lock_work_dir(str(tmp_path / 'w'), 'pytorch'):
+        assert not (tmp_path / 'w' / '.lock').exists()
+    monkeypatch.setenv('RANK', '0')
+    with lock_work_dir(str(tmp_path / 'w'), 'pytorch'):
+        assert (tmp_path / 'w' / '.lock').read_text().strip() == \
+            str(os.getpid())

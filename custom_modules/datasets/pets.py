@@ -84,18 +84,15 @@ class PetsDataset(BaseSegDataset):
                     f'{ann_dir}: mask folder not found; check the labels '
                     'folder name (labels or labels_fixed)')
             masks = _stems(ann_dir, self.seg_map_suffix)
-            for stem in images:
-                if stem not in masks:
-                    raise DatasetError(
-                        f'{osp.join(img_dir, images[stem])}: image has no '
-                        f'mask {stem}{self.seg_map_suffix} in {ann_dir}; add '
-                        'it or remove the image')
-            for stem in masks:
-                if stem not in images:
-                    raise DatasetError(
-                        f'{osp.join(ann_dir, masks[stem])}: mask has no '
-                        f'image {stem}{self.img_suffix} in {img_dir}; add it '
-                        'or remove the mask')
+            problems = [
+                f'{osp.join(img_dir, images[stem])}: image has no mask '
+                f'{stem}{self.seg_map_suffix} in {ann_dir}; add it or remove '
+                'the image' for stem in images if stem not in masks] + [
+                f'{osp.join(ann_dir, masks[stem])}: mask has no image '
+                f'{stem}{self.img_suffix} in {img_dir}; add it or remove the '
+                'mask' for stem in masks if stem not in images]
+            if problems:
+                raise DatasetError(problems[0] + self._more(len(problems)))
         if ann_dir is not None and self.check_files:
             self._check_files([(osp.join(img_dir, images[stem]),
                                 osp.join(ann_dir, masks[stem]))
@@ -121,11 +118,15 @@ class PetsDataset(BaseSegDataset):
             return
         problems = check_pairs(pairs, self._valid_mask_values())
         if problems:
-            more = (f' (and {len(problems) - 1} more; `python '
-                    f'tools/check_dataset.py {self.data_root} --labels-dir '
-                    f'{self.labels}` lists them all)'
-                    if len(problems) > 1 else '')
-            raise DatasetError(problems[0] + more)
+            raise DatasetError(problems[0] + self._more(len(problems)))
+
+    def _more(self, count: int) -> str:
+        """`` (and N more; <the command that lists them all>)`` or ''."""
+        if count < 2:
+            return ''
+        return (f' (and {count - 1} more; `python tools/check_dataset.py '
+                f'{self.data_root} --labels-dir {self.labels}` lists them '
+                'all)')
 
     @property
     def image_stems(self) -> Sequence[str]:

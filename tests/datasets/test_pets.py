@@ -49,6 +49,18 @@ def test_unmatched_file_is_named(tiny_pets, tmp_path, remove, message):
     assert other in str(err.value)
 
 
+def test_every_unmatched_file_is_counted(tiny_pets, tmp_path):
+    """Two val images without masks: the first is named, the second
+    counted, with the command that lists them all."""
+    root = tmp_path / 'ds'
+    shutil.copytree(tiny_pets, root)
+    for stem in ('val_001', 'val_002'):
+        (root / 'labels' / 'val' / f'{stem}.png').unlink()
+    with pytest.raises(DatasetError, match=r'val_001.jpg: image has no mask '
+                       r'.*\(and 1 more; `python tools/check_dataset.py'):
+        _dataset(root, split='val')
+
+
 def test_missing_and_empty_folders(tmp_path, tiny_pets):
     with pytest.raises(DatasetError, match='image folder not found'):
         _dataset(tmp_path / 'nowhere', split='train')

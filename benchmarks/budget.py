@@ -1,7 +1,10 @@
-"""Train a config from scratch for N minutes and record val metrics vs time.
+"""Train a config for N minutes and record val metrics vs time.
 
-    python benchmarks/budget.py configs/pets/cpu_fast.py --minutes 30 \
+    python benchmarks/budget.py configs/pets/cpu_pretrained.py --minutes 30 \
         --data-root ../shared/data/pets
+
+The encoder starts from the config's weights (``--pretrained none``: from
+scratch; weights that need network fall back to scratch with a warning).
 
 Calibrates seconds per iteration on this machine, fits the config's schedule
 into the budget, validates every --eval-every training minutes and writes

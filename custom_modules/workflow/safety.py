@@ -209,12 +209,18 @@ def _replace_norm(node, old: str, new: str) -> int:
 def configure_distributed(cfg: Config, launcher: str) -> None:
     """SyncBN only where it runs: PyTorch's SyncBN needs CUDA tensors.
 
-    Distributed on CPU (``gloo``, see :mod:`custom_modules.compat`):
+    Distributed on CPU (see :mod:`custom_modules.compat`): the config's
+    ``nccl`` backend becomes ``gloo`` (so the run's log says what it uses),
     ``--sync-bn`` is refused and a config's ``SyncBN`` layers become plain
     ``BN`` (per-process statistics) with a warning.
     """
     if launcher == 'none' or torch.cuda.is_available():
         return
+    dist_cfg = (cfg.get('env_cfg') or {}).get('dist_cfg') or {}
+    if dist_cfg.get('backend') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+        print_log('no CUDA: distributed training uses the gloo backend '
+                  'instead of nccl', logger='current', level=30)
     if cfg.get('sync_bn'):
         raise UserError('--sync-bn needs CUDA GPUs (SyncBN has no CPU '
                         'implementation); drop it for CPU processes')

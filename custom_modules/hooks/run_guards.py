@@ -27,6 +27,17 @@ from mmseg.registry import HOOKS
 from ..workflow.errors import UserError
 
 
+def close_stopped_run(runner, last: Optional[str]) -> str:
+    """Close the run's visualizer (its log and ClearML session are kept) and
+    say which checkpoint a stopped run can continue from."""
+    try:
+        runner.visualizer.close()
+    except Exception:  # noqa: BLE001 - the caller's error matters more
+        pass
+    return (f'last good checkpoint: {last}' if last else
+            'no checkpoint was saved before it')
+
+
 class NonFiniteLossError(UserError):
     """The training loss became NaN or infinite."""
 
@@ -88,13 +99,7 @@ class NonFiniteLossHook(Hook):
         it = runner.iter + 1
         terms = ', '.join(f'{k}={v}' for k, v in bad.items()) or \
             'on another rank'
-        last = last_checkpoint(runner)
-        saved = (f'last good checkpoint: {last}' if last else
-                 'no checkpoint was saved before it')
-        try:  # keep the logs/ClearML session of the run
-            runner.visualizer.close()
-        except Exception:  # noqa: BLE001 - the error below matters more
-            pass
+        saved = close_stopped_run(runner, last_checkpoint(runner))
         raise NonFiniteLossError(
             f'loss is not finite at iteration {it} ({terms}); training '
             f'stopped and nothing was saved for this iteration; {saved}. '

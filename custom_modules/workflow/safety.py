@@ -25,6 +25,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..compat import checkpoint_damage
+from ..hooks.run_guards import close_stopped_run
 from .checkpoints import check_weights
 from .errors import UserError
 
@@ -178,13 +179,7 @@ def run_training(runner) -> None:
     except OSError as err:
         if err.errno not in DISK_FULL:
             raise
-        last = resume_checkpoint(runner.work_dir)
-        kept = (f'last good checkpoint: {last}' if last else
-                'no checkpoint was saved before it')
-        try:  # keep the logs/ClearML session of the run
-            runner.visualizer.close()
-        except Exception:  # noqa: BLE001 - the error below matters more
-            pass
+        kept = close_stopped_run(runner, resume_checkpoint(runner.work_dir))
         raise DiskFullError(
             f'{err.filename or runner.work_dir}: no space left on device '
             f'while writing it (nothing of it was kept); {kept}; free some '

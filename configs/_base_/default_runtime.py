@@ -13,12 +13,40 @@ vis_backends = [
 visualizer = dict(
     type='PetsVisualizer', vis_backends=vis_backends, name='visualizer',
     alpha=0.5)
-# Learning curves: train mJaccard/mDice from the training batches, and at the
-# end of training curves.png + run_summary.json in the work dir.
-custom_hooks = [
-    dict(type='TrainMetricsHook'),
-    dict(type='CurvesHook'),
-]
+# Every hook the project's runs need is a named entry of `default_hooks`: a
+# dict, so a child config changes or adds one key and keeps the others
+# (a child's `custom_hooks` list would replace the base's). Any Runner built
+# from these configs has them: tools/train.py, mmseg's tools/train.py,
+# `mim train mmseg`, Runner.from_cfg(cfg).train(). `custom_hooks` is left
+# for your own hooks.
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    # every 10 iterations, and at least every 15 s (first line at iteration 1)
+    logger=dict(type='ProgressLoggerHook', interval=10, max_seconds=15,
+                log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # at each validation of schedules/pets_4k.py (every 250 iterations)
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=250,
+                    max_keep_ckpts=2, save_best='mJaccard', rule='greater'),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='SegVisualizationHook', draw=True, interval=10),
+    # Learning curves: train mJaccard/mDice from the training batches, and at
+    # the end of training curves.png + run_summary.json in the work dir.
+    train_metrics=dict(type='TrainMetricsHook'),
+    curves=dict(type='CurvesHook'),
+    # A NaN/inf loss stops the run before anything of that iteration is
+    # saved; Ctrl-C/SIGTERM save a checkpoint and stop (resume with --resume).
+    non_finite_loss=dict(type='NonFiniteLossHook'),
+    # Early stopping on val mJaccard, off by default. `patience` counts
+    # validations without an improvement of at least `min_delta` (mJaccard
+    # points). Enable: --cfg-options default_hooks.early_stopping.enable=True
+    #   default_hooks.early_stopping.patience=4
+    early_stopping=dict(type='OptionalEarlyStoppingHook', enable=False,
+                        monitor='mJaccard', rule='greater', patience=5,
+                        min_delta=0.1),
+    interrupt=dict(type='InterruptHook'),
+)
+custom_hooks = []
 log_processor = dict(by_epoch=False, log_with_hierarchy=True)
 log_level = 'INFO'
 load_from = None

@@ -34,14 +34,10 @@ train_dataloader = dict(num_workers=1, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
-# Convolutions in channels_last and forward passes in bfloat16 where the CPU
-# has it natively (AVX512-BF16 / AMX; float32 elsewhere, weights and
-# optimizer state always): 2.1x together here (docs/benchmarks.md).
-custom_hooks = [
-    dict(type='TrainMetricsHook'),
-    dict(type='CurvesHook'),
-    dict(type='ChannelsLastHook'),
-]
+# Convolutions in channels_last (ChannelsLastHook, in default_hooks below)
+# and forward passes in bfloat16 where the CPU has it natively
+# (AVX512-BF16 / AMX; float32 elsewhere, weights and optimizer state
+# always): 2.1x together here (docs/benchmarks.md).
 optim_wrapper = dict(type='AutocastOptimWrapper', dtype='bfloat16',
                      optimizer=dict(lr=2e-3, weight_decay=1e-2))
 
@@ -53,4 +49,5 @@ param_scheduler = [
          by_epoch=False, begin=0, end=3100),
 ]
 train_cfg = dict(max_iters=3100, val_interval=620)
-default_hooks = dict(checkpoint=dict(interval=1550))
+default_hooks = dict(checkpoint=dict(interval=1550),
+                     channels_last=dict(type='ChannelsLastHook'))

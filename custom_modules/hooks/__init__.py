@@ -1,4 +1,5 @@
 from .channels_last import ChannelsLastHook, uses_channels_last
+from .early_stopping import OptionalEarlyStoppingHook
 from .learning_curves import CurvesHook, TrainMetricsHook
 from .progress_logger import ProgressLoggerHook
 from .run_guards import InterruptHook, NonFiniteLossHook
@@ -9,4 +10,4 @@ from .val_loss_loop import ValLossLoop
 __all__ = ['TestOutputsHook', 'TrainMetricsHook', 'CurvesHook', 'ValLossLoop',
            'InterruptHook', 'NonFiniteLossHook', 'TimeBudgetHook', 'fit_schedule',
            'plot_budget_curve', 'ChannelsLastHook', 'uses_channels_last',
-           'ProgressLoggerHook']
+           'ProgressLoggerHook', 'OptionalEarlyStoppingHook']

@@ -8,9 +8,14 @@ from mmseg.registry import HOOKS
 
 
 def uses_channels_last(cfg: Config) -> bool:
-    """Whether ``cfg`` turns on :class:`ChannelsLastHook`."""
-    return any(h.get('type') in ('ChannelsLastHook', ChannelsLastHook)
-               for h in cfg.get('custom_hooks') or [])
+    """Whether ``cfg`` turns on :class:`ChannelsLastHook` (in
+    ``default_hooks``, as ``configs/pets/cpu_fast.py`` does, or in
+    ``custom_hooks``)."""
+    hooks = [*(cfg.get('default_hooks') or {}).values(),
+             *(cfg.get('custom_hooks') or [])]
+    return any(isinstance(h, dict) and
+               h.get('type') in ('ChannelsLastHook', ChannelsLastHook)
+               for h in hooks)
 
 
 @HOOKS.register_module()

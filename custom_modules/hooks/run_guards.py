@@ -5,8 +5,11 @@
 - :class:`InterruptHook`: Ctrl-C / SIGTERM finish the current iteration,
   write a checkpoint and stop; ``tools/train.py CONFIG --resume`` continues.
 
-``tools/train.py`` adds both to every run (:func:`add_run_guards`). Under
-``torch.distributed`` every rank takes the same decision at the same
+``configs/_base_/default_runtime.py`` declares both in ``default_hooks``
+(:data:`RUN_GUARDS`), so every Runner built from the configs has them,
+``Runner.from_cfg(cfg).train()`` as much as ``tools/train.py``; the tool
+adds them to a config of your own that lacks them (:func:`add_run_guards`).
+Under ``torch.distributed`` every rank takes the same decision at the same
 iteration (one all-reduce of a flag), so no rank is left waiting in a
 collective.
 """
@@ -213,13 +216,19 @@ class InterruptHook(Hook):
                 f'with --resume (work dir {runner.work_dir})', info['signum'])
 
 
-#: The hooks ``tools/train.py`` adds to every run.
-RUN_GUARDS = ('NonFiniteLossHook', 'InterruptHook')
+#: ``default_hooks`` key -> type of the hooks every training run has.
+RUN_GUARDS = {'non_finite_loss': 'NonFiniteLossHook',
+              'interrupt': 'InterruptHook'}
 
 
 def add_run_guards(cfg) -> None:
-    """Append :data:`RUN_GUARDS` to ``cfg.custom_hooks`` unless present."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    present = {h.get('type') for h in hooks}
-    cfg.custom_hooks = hooks + [dict(type=t) for t in RUN_GUARDS
-                                if t not in present]
+    """Add :data:`RUN_GUARDS` to ``cfg.default_hooks`` unless ``cfg``
+    already has them (in ``default_hooks`` or ``custom_hooks``)."""
+    default = dict(cfg.get('default_hooks') or {})
+    present = {h.get('type') for h in [*default.values(),
+                                       *(cfg.get('custom_hooks') or [])]
+               if isinstance(h, dict)}
+    missing = {k: dict(type=t) for k, t in RUN_GUARDS.items()
+               if t not in present}
+    if missing:
+        cfg.default_hooks = {**default, **missing}

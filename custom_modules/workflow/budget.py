@@ -80,9 +80,13 @@ def calibration_config(cfg: Config, work_dir: str) -> Config:
         cal[key] = None
     cal.default_hooks.checkpoint = None
     cal.default_hooks.pop('visualization', None)
+    dropped = ('CurvesHook', 'TimeBudgetHook', 'EarlyStoppingHook',
+               'OptionalEarlyStoppingHook')
     cal.custom_hooks = [h for h in cal.get('custom_hooks', [])
-                        if h['type'] not in ('CurvesHook', 'TimeBudgetHook',
-                                             'EarlyStoppingHook')]
+                        if h['type'] not in dropped]
+    for key, hook in list(cal.default_hooks.items()):
+        if isinstance(hook, dict) and hook.get('type') in dropped:
+            cal.default_hooks.pop(key)
     cal.visualizer.vis_backends = [dict(type='LocalVisBackend')]
     cal.visualizer.name = f'calibration_{uuid.uuid4().hex[:8]}'
     cal.load_from, cal.resume = None, False

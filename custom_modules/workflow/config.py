@@ -95,6 +95,10 @@ def parse_cfg_options(options: Sequence[str]) -> dict:
     return ns.cfg_options or {}
 
 
+#: Top-level keys the configs no longer have -> where that setting is now.
+MOVED_KEYS = {'early_stopping': 'default_hooks.early_stopping'}
+
+
 def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
     """Refuse ``--cfg-options`` keys that look like typos, before the run.
 
@@ -106,6 +110,10 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
     tree = cfg.to_dict()
     for key in options:
         parts = key.split('.')
+        if parts[0] in MOVED_KEYS and parts[0] not in tree:
+            new = '.'.join([MOVED_KEYS[parts[0]], *parts[1:]])
+            raise UserError(f'--cfg-options {key}: the config has no key '
+                            f'{parts[0]!r}; use {new}')
         node: Any = tree
         for depth, part in enumerate(parts):
             where = '.'.join(parts[:depth]) or 'the config'

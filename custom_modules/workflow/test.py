@@ -35,6 +35,7 @@ def prepare_config(args: argparse.Namespace) -> Config:
         cfg.test_dataloader.dataset.split = args.split
         cfg.test_dataloader.dataset.pop('data_prefix', None)
     no_pretrained_download(cfg)  # loaded strictly by load_weights
+    cfg.load_from, cfg.resume = None, False  # nothing for the Runner to load
     if args.tta:
         wrap_tta(cfg)
     suffix = '_tta' if args.tta else ''
@@ -58,6 +59,5 @@ def main(argv: Sequence[str]) -> int:
     from mmengine.runner import Runner
     runner = Runner.from_cfg(cfg)
     load_weights(runner.model, args.checkpoint)
-    runner._has_loaded = True
     runner.test()
     return 0

@@ -66,10 +66,10 @@ def prepare_config(args: argparse.Namespace) -> Config:
     if args.sync_bn:
         cfg.sync_bn = 'torch'
     configure_distributed(cfg, args.launcher)
-    add_run_guards(cfg)  # NaN loss and Ctrl-C/SIGTERM handling
+    add_run_guards(cfg)  # a config of your own without default_runtime.py
+    check_early_stopping(cfg)
     if args.overfit_batch:
         apply_overfit_batch(cfg, args.overfit_batch, args.cfg_options or {})
-    apply_early_stopping(cfg)
     fresh_visualizer(cfg)
     use_clearml(cfg, not args.no_clearml,
                 task_name=args.task_name or osp.basename(
@@ -86,22 +86,15 @@ def fresh_visualizer(cfg: Config) -> None:
         cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex[:8]}'
 
 
-def apply_early_stopping(cfg: Config) -> None:
-    """``cfg.early_stopping.enable`` -> mmengine's ``EarlyStoppingHook``.
-
-    ``early_stopping = dict(enable, monitor, rule, patience, min_delta)``
-    (configs/_base_/schedules/pets_4k.py); patience counts validations.
-    """
-    early = dict(cfg.get('early_stopping') or {})
-    if not early.pop('enable', False):
-        return
-    if any(h.get('type') == 'EarlyStoppingHook'
-           for h in cfg.get('custom_hooks', [])):
-        return
-    early.setdefault('monitor', 'mJaccard')
-    early.setdefault('rule', 'greater')
-    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-        dict(type='EarlyStoppingHook', **early)]
+def check_early_stopping(cfg: Config) -> None:
+    """Refuse the old top-level ``early_stopping`` dict, which no hook reads
+    any more: early stopping is ``default_hooks.early_stopping``."""
+    if 'early_stopping' in cfg:
+        raise UserError(
+            'early_stopping: set default_hooks.early_stopping instead (e.g. '
+            '--cfg-options default_hooks.early_stopping.enable=True '
+            'default_hooks.early_stopping.patience=4); see '
+            'configs/_base_/default_runtime.py')
 
 
 def overfit_pipeline(pipeline: Sequence[dict]) -> list:
@@ -127,7 +120,8 @@ def apply_overfit_batch(cfg: Config, n: int, options: dict) -> None:
     learning rate
     (:data:`OVERFIT_SCHEDULE`, no warm-up) and no early stopping; keys
     given in ``options`` (``--cfg-options``, e.g.
-    ``early_stopping.enable=True``) are left as the user set them.
+    ``default_hooks.early_stopping.enable=True``) are left as the user set
+    them.
     """
     if n < 1:
         raise UserError(f'--overfit-batch {n}: give a number of images >= 1')
@@ -150,9 +144,10 @@ def apply_overfit_batch(cfg: Config, n: int, options: dict) -> None:
             cfg.merge_from_dict({key: value})
     if not any(k.startswith('param_scheduler') for k in given):
         cfg.param_scheduler = []
-    if 'early_stopping.enable' not in given and 'early_stopping' not in given:
-        cfg.early_stopping = dict(cfg.get('early_stopping') or {},
-                                  enable=False)
+    early = (cfg.get('default_hooks') or {}).get('early_stopping')
+    if early and 'enable' in early and \
+            'default_hooks.early_stopping.enable' not in given:
+        early.enable = False
 
 
 def describe_device() -> str:

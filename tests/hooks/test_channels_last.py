@@ -33,6 +33,12 @@ def test_hook_converts_weights_in_place_and_keeps_outputs():
     torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_uses_channels_last_reads_custom_hooks():
+def test_uses_channels_last_reads_default_and_custom_hooks():
     assert uses_channels_last(load_config('configs/pets/cpu_fast.py'))
+    assert uses_channels_last(load_config('configs/pets/cpu_pretrained.py'))
     assert not uses_channels_last(load_config('configs/pets/resnet18_unet.py'))
+    from mmengine.config import Config
+    assert uses_channels_last(Config(dict(
+        custom_hooks=[dict(type='ChannelsLastHook')])))
+    assert not uses_channels_last(Config(dict(
+        default_hooks=dict(checkpoint=None), custom_hooks=[])))

@@ -108,7 +108,17 @@ def test_signal_outside_training_or_twice_acts_as_before(tmp_path,
 
 def test_guards_are_added_once():
     from mmengine.config import Config
-    cfg = Config(dict(custom_hooks=[dict(type='InterruptHook')]))
+    cfg = Config(dict(custom_hooks=[dict(type='InterruptHook')],
+                      default_hooks=dict(checkpoint=None)))
     add_run_guards(cfg)
-    assert [h['type'] for h in cfg.custom_hooks] == [
-        'InterruptHook', 'NonFiniteLossHook']
+    assert [h['type'] for h in cfg.custom_hooks] == ['InterruptHook']
+    assert cfg.default_hooks == dict(
+        checkpoint=None, non_finite_loss=dict(type='NonFiniteLossHook'))
+    add_run_guards(cfg)  # now both are there: nothing changes
+    assert [h['type'] for h in cfg.custom_hooks] == ['InterruptHook']
+    assert list(cfg.default_hooks) == ['checkpoint', 'non_finite_loss']
+    bare = Config(dict())
+    add_run_guards(bare)
+    assert bare.default_hooks == dict(
+        non_finite_loss=dict(type='NonFiniteLossHook'),
+        interrupt=dict(type='InterruptHook'))

@@ -85,6 +85,16 @@ def test_calibration_config_trains_only():
     assert cfg.val_dataloader is not None  # the original is untouched
 
 
+def test_calibration_config_drops_the_base_configs_curves_and_early_stop():
+    from custom_modules.workflow.config import load_config
+    cfg = load_config('configs/pets/resnet18_unet.py')
+    cal = calibration_config(cfg, '/tmp/x')
+    types = {h['type'] for h in cal.default_hooks.values() if h}
+    assert not types & {'CurvesHook', 'OptionalEarlyStoppingHook'}
+    assert {'TrainMetricsHook', 'NonFiniteLossHook', 'InterruptHook'} <= types
+    assert {'curves', 'early_stopping'} <= set(cfg.default_hooks)
+
+
 def _budget_main(tiny_pets, tmp_path, *args):
     from custom_modules.workflow.budget import main
     assert main(['configs/pets/resnet18_unet.py', '--data-root',

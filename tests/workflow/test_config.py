@@ -26,6 +26,11 @@ def test_missing_config_names_the_path():
     # one level down in a class that forwards **kwargs (CheckpointHook
     # passes them to save_checkpoint, which would fail at the first save)
     ('default_hooks.checkpoint.intervall', "did you mean 'interval'"),
+    # the early-stopping hook forwards **kwargs to mmengine's
+    ('default_hooks.early_stopping.patiense', "did you mean 'patience'"),
+    # the old top-level switch names its new place
+    ('early_stopping.enable',
+     "no key 'early_stopping'; use default_hooks.early_stopping.enable"),
 ])
 def test_cfg_option_typos_are_refused_with_a_suggestion(key, hint):
     with pytest.raises(UserError, match=hint):
@@ -149,4 +154,4 @@ def test_cfg_option_of_the_wrong_type_is_refused_before_the_run(tmp_path):
     assert not work.exists()
     with pytest.raises(UserError, match='expects True or False'):
         load_config('configs/pets/resnet_unet.py',
-                    {'early_stopping.enable': 'yes'})
+                    {'default_hooks.early_stopping.enable': 'yes'})

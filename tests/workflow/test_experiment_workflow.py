@@ -33,8 +33,9 @@ def tiny_run(tiny_pets, tmp_path_factory):
     run_train(tiny_pets, work, options=[
         'train_cfg.max_iters=12', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=4',
-        'early_stopping.enable=True', 'early_stopping.patience=2',
-        'early_stopping.min_delta=1000'])
+        'default_hooks.early_stopping.enable=True',
+        'default_hooks.early_stopping.patience=2',
+        'default_hooks.early_stopping.min_delta=1000'])
     return work
 
 

@@ -312,13 +312,19 @@ def load_checkpoint_file(filename: str, map_location=None) -> dict:
         raise
 
 
+def load_from_local(filename: str, map_location=None) -> dict:
+    """:func:`load_checkpoint_file` under the name mmengine prints
+    (``Loads checkpoint by local backend from path: ...``)."""
+    return load_checkpoint_file(filename, map_location)
+
+
 def _install_safe_loading() -> None:
     from mmengine.runner.checkpoint import CheckpointLoader
     if not CHECKPOINT_SAFE_GLOBALS:
         CHECKPOINT_SAFE_GLOBALS.extend(_checkpoint_safe_globals())
         torch.serialization.add_safe_globals(CHECKPOINT_SAFE_GLOBALS)
     CheckpointLoader.register_scheme(prefixes='', force=True)(
-        load_checkpoint_file)
+        load_from_local)
 
 
 # ---------------------------------------------------------------------------

@@ -24,11 +24,15 @@ def test_two_processes_train_and_write_one_checkpoint(tiny_pets, tmp_path):
                           timeout=600, env={**os.environ, **FAST_ENV})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]  # torchrun: every rank exited 0
-    assert 'Distributed training: True' in out
+    # the environment dump and the config are in the run's log file
+    log = '\n'.join(p.read_text() for p in work.glob('*/*.log'))
+    assert 'Distributed training: True' in log
     if not torch.cuda.is_available():
         assert 'uses the gloo backend' in out
+        assert 'x 2 processes' in out  # the terminal's header
         # the run's own environment dump says what it uses
-        assert "backend='gloo'" in out and "backend='nccl'" not in out
+        assert "backend='gloo'" in log and "backend='nccl'" not in log
+        assert 'GPU number: 0 (CPU, 2 processes)' in log
     assert 'best at iter 2: mJaccard' in out
     assert sorted(p.name for p in work.glob('*.pth')) == [
         'best_mJaccard_iter_2.pth', 'iter_2.pth']

@@ -67,12 +67,20 @@ class JaccardMetric(BaseMetric):
     (``img_path``, ``jaccard`` in [0, 1], per-class ``areas``), ordered as
     the dataset, for worst-N ranking.
 
+    Each evaluation logs the per-class table (:func:`format_class_table`)
+    unless :attr:`log_table` is False (``tools/test.py`` prints it last
+    itself).
+
     Args:
         ignore_index: label value excluded from all counts.
-        prefix: optional metric-name prefix (mmengine convention).
+        prefix: optional metric-name prefix (mmengine convention); none by
+            default, so the keys above are the logged names.
     """
 
-    default_prefix: Optional[str] = None
+    #: '' (not None): no prefix, and no mmengine warning that none is set.
+    default_prefix: Optional[str] = ''
+    #: Log the per-class table after each evaluation.
+    log_table: bool = True
 
     def __init__(self, ignore_index: int = 255,
                  collect_device: str = 'cpu',
@@ -105,8 +113,9 @@ class JaccardMetric(BaseMetric):
         self.per_image = [
             dict(img_path=r['img_path'], jaccard=image_jaccard(r['areas']),
                  areas=r['areas']) for r in results]
-        print_log('\n' + format_class_table(metrics, classes),
-                  logger=MMLogger.get_current_instance())
+        if self.log_table:
+            print_log('\n' + format_class_table(metrics, classes),
+                      logger=MMLogger.get_current_instance())
         return metrics
 
 

@@ -51,7 +51,9 @@ def train_parser() -> argparse.ArgumentParser:
                    default='none', help='job launcher for distributed runs')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0)
     p.add_argument('--debug', action='store_true',
-                   help='show full tracebacks')
+                   help='show full tracebacks, and the environment, config '
+                   'and hook table on the terminal too (always in the log '
+                   'file)')
     return p
 
 
@@ -85,5 +87,7 @@ def test_parser() -> argparse.ArgumentParser:
                    default='none')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0)
     p.add_argument('--debug', action='store_true',
-                   help='show full tracebacks')
+                   help='show full tracebacks, and the environment, config '
+                   'and hook table on the terminal too (always in the log '
+                   'file)')
     return p

@@ -6,11 +6,14 @@ import os.path as osp
 from typing import Sequence
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 from ..compat import check_checkpoint_file
+from ..evaluation.jaccard_metric import format_class_table
 from .arguments import test_parser
 from .checkpoints import load_weights
 from .config import load_config, set_data, use_clearml
+from .console import build_runner, log_header
 from .errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
 from .safety import check_work_dir
@@ -54,10 +57,20 @@ def prepare_config(args: argparse.Namespace) -> Config:
 
 
 def main(argv: Sequence[str]) -> int:
+    """Test; the per-class table comes last (after the metric line and the
+    names of the files written)."""
     args = build_parser().parse_args(argv)
     cfg = prepare_config(args)
-    from mmengine.runner import Runner
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, verbose=args.debug)
+    log_header(runner, 'testing', args.config,
+               args.checkpoint, loader='test_dataloader')
     load_weights(runner.model, args.checkpoint)
-    runner.test()
+    metrics = runner.test_evaluator.metrics
+    for metric in metrics:  # the table is printed once, below
+        if hasattr(metric, 'log_table'):
+            metric.log_table = False
+    results = runner.test()
+    classes = runner.test_evaluator.dataset_meta['classes']
+    print_log('\n' + format_class_table(results, classes),
+              logger=runner.logger)
     return 0

@@ -15,8 +15,9 @@ from ..compat import check_checkpoint_file
 from ..datasets import IMAGE_LOADERS, MASK_LOADERS
 from ..hooks.run_guards import add_run_guards
 from .arguments import train_parser
-from .config import (fetch_pretrained, load_config, set_data, set_pretrained,
-                     use_clearml)
+from .config import (fetch_pretrained, load_config, pretrained_source,
+                     set_data, set_pretrained, use_clearml)
+from .console import build_runner, log_header
 from .errors import UserError
 from .lock import lock_work_dir
 from .safety import (check_start_checkpoint, configure_distributed,
@@ -150,10 +151,13 @@ def apply_overfit_batch(cfg: Config, n: int, options: dict) -> None:
         early.enable = False
 
 
-def describe_device() -> str:
-    if torch.cuda.is_available():
-        return f'cuda ({torch.cuda.get_device_name(0)})'
-    return f'cpu ({torch.get_num_threads()} threads)'
+def describe_weights(cfg: Config) -> str:
+    """Where the run's starting weights come from, in words."""
+    if cfg.get('load_from'):
+        how = 'resumed from' if cfg.get('resume') else 'all weights from'
+        return f'{how} {cfg.load_from}'
+    source = pretrained_source(cfg)
+    return f'encoder from {source}' if source else 'none (from scratch)'
 
 
 def report_best(runner) -> Optional[dict]:
@@ -176,11 +180,9 @@ def main(argv: Sequence[str]) -> int:
     if args.pretrained is None:
         fetch_pretrained(cfg)  # no network: from scratch, with a warning
     with lock_work_dir(cfg.work_dir, args.launcher):  # one run per work dir
-        from mmengine.runner import Runner
-        runner = Runner.from_cfg(cfg)
+        runner = build_runner(cfg, verbose=args.debug)
+        log_header(runner, 'training', args.config, describe_weights(cfg))
         check_start_checkpoint(runner)
-        print_log(f'device: {describe_device()}; work dir: {cfg.work_dir}',
-                  logger='current')
         run_training(runner)
         report_best(runner)
         if args.overfit_batch:

@@ -13,6 +13,7 @@ from .checkpoints import load_weights
 from .config import load_config, set_data, use_clearml
 from .errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
+from .inference import runner_inference_precision
 from .safety import check_work_dir
 from .train import default_work_dir, fresh_visualizer
 
@@ -37,6 +38,7 @@ def prepare_config(args: argparse.Namespace) -> Config:
     no_pretrained_download(cfg)  # loaded strictly by load_weights
     if args.tta:
         wrap_tta(cfg)
+    runner_inference_precision(cfg)  # channels_last, bfloat16 as trained
     suffix = '_tta' if args.tta else ''
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(
         type='TestOutputsHook',

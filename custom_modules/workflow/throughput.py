@@ -12,7 +12,9 @@ Per config, in a fresh process (so peak memory is that config's):
   ``ChannelsLastHook`` / ``AutocastOptimWrapper`` put the runner's model
   there).
 - ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
-  val split, plain and with the flip TTA wrapper (``tools/test.py --tta``).
+  val split, plain and with the flip TTA wrapper (``tools/test.py --tta``),
+  in the precision ``tools/test.py`` uses (channels_last and bfloat16 as
+  the config trains, :func:`inference.runner_inference_precision`).
 - ``peak_rss_mb``: the process's peak resident memory.
 - ``train_gflop_per_img``: FLOPs (GFLOP) of one training step's forward +
   backward pass per image (:func:`step_cost.train_step_flops`: matrix
@@ -44,7 +46,7 @@ from mmengine.hooks import Hook
 from ..hooks.channels_last import uses_channels_last
 from ..optim import autocast_dtype
 from .budget import calibration_config, seconds_per_iteration
-from .inference import wrap_tta
+from .inference import runner_inference_precision, wrap_tta
 from .step_cost import (adamw_for, bare_batch, bare_step, train_dtype,
                         train_step_flops)
 
@@ -73,7 +75,8 @@ class _TestClock(Hook):
 
 def test_images_per_second(cfg: Config, tta: bool, images: int = 48) -> float:
     """Inference img/s of ``Runner.test()`` on the first ``images`` val images
-    (random weights: speed does not depend on them)."""
+    (random weights: speed does not depend on them), as ``tools/test.py``
+    runs it (channels_last, bfloat16 autocast as the config trains)."""
     from mmengine.runner import Runner
     test = copy.deepcopy(cfg)
     test.test_dataloader = copy.deepcopy(cfg.val_dataloader)
@@ -81,6 +84,7 @@ def test_images_per_second(cfg: Config, tta: bool, images: int = 48) -> float:
     test.test_evaluator = copy.deepcopy(cfg.val_evaluator)
     if tta:
         wrap_tta(test)
+    runner_inference_precision(test, 'cpu')
     with tempfile.TemporaryDirectory(prefix='throughput_test_') as tmp:
         test = calibration_config(test, tmp)
         runner = Runner.from_cfg(test)

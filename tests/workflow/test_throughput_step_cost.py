@@ -1,5 +1,6 @@
 """FLOPs of a training step and the matmul peak (benchmarks/throughput.py)."""
 import ast
+import importlib.util
 
 import pytest
 import torch
@@ -92,12 +93,24 @@ def test_train_dtype_follows_the_autocast_wrapper(monkeypatch):
     assert step_cost.train_dtype(cfg) == torch.float32
 
 
-def test_profile_lists_the_top_operators(tiny_pets, tmp_path):
-    table = step_cost.profile_train_steps(_tiny_cfg(tiny_pets, tmp_path, 2),
-                                          steps=1, warmup=0, rows=5)
-    assert 'Self CPU' in table
-    assert 'convolution' in table
-    lines = table.splitlines()
+def test_profile_lists_the_top_operators(tiny_pets, tmp_path, capsys):
+    """``benchmarks/throughput.py --profile``: a table per config, nothing
+    measured or written."""
+    spec = importlib.util.spec_from_file_location(
+        'throughput_script', helpers.REPO / 'benchmarks' / 'throughput.py')
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out_json = tmp_path / 'throughput.json'
+    assert script.main(['configs/pets/cpu_fast.py', '--data-root',
+                        str(tiny_pets), '--profile', '--profile-steps', '1',
+                        '--json', str(out_json), '--cfg-options',
+                        *helpers.TINY_RESNET18_UNET]) == 0
+    assert not out_json.exists()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == 'configs/pets/cpu_fast.py: 1 bare training steps, ' \
+        'batch 8'
     seps = [i for i, ln in enumerate(lines) if ln.startswith('---')]
     assert 'Self CPU' in lines[seps[0] + 1]  # header, then the operators
-    assert len(lines[seps[1] + 1:seps[2]]) == 5
+    rows = lines[seps[1] + 1:seps[2]]
+    assert len(rows) == 15
+    assert any('conv' in row for row in rows)

@@ -1,12 +1,20 @@
 """Train and inference img/s per config: project runner vs bare PyTorch loop.
 
     python benchmarks/throughput.py --data-root ../shared/data/pets
+    python benchmarks/throughput.py configs/pets/cpu_fast.py \
+        --data-root ../shared/data/pets --profile
 
-Each config is measured in its own process (peak memory is per config).
-Updates the rows of the configs measured in benchmarks/results/throughput.json
-(other rows are kept) and writes the table between the
-``throughput`` markers of docs/benchmarks.md; prints the table. Definitions:
+Each config is measured in its own process (peak memory is per config);
+then this process measures the matmul peak in each training dtype and
+relates every row's training GFLOP/s to it. Updates the rows of the
+configs measured in benchmarks/results/throughput.json (other rows are
+kept) and writes the table between the ``throughput`` markers of
+docs/benchmarks.md; prints the table. Definitions:
 :mod:`custom_modules.workflow.throughput`.
+
+``--profile`` measures nothing and writes nothing: per config it prints the
+operators with the most self CPU time over a few bare training steps
+(``torch.profiler``, :func:`custom_modules.workflow.step_cost.profile_train_steps`).
 """
 import argparse
 import glob
@@ -36,6 +44,11 @@ def parse(argv):
     p.add_argument('--cfg-options', nargs='+', default=[],
                    help='override config keys for every config measured, '
                    'e.g. train_dataloader.num_workers=2')
+    p.add_argument('--profile', action='store_true',
+                   help='print the top operators (self CPU time) of a few '
+                   'bare training steps per config instead of measuring')
+    p.add_argument('--profile-steps', type=int, default=3, metavar='N',
+                   help='training steps profiled (after one warm-up step)')
     p.add_argument('--one', help=argparse.SUPPRESS)  # child process mode
     return p.parse_args(argv)
 
@@ -52,6 +65,8 @@ def main(argv) -> int:
         return 0
     configs = args.configs or sorted(glob.glob(str(ROOT / 'configs' / 'pets'
                                                    / '*.py')))
+    if args.profile:
+        return profile(args, configs)
     rows = []
     for i, config in enumerate(configs, 1):
         print(f'[{i}/{len(configs)}] {config}', flush=True)
@@ -65,6 +80,8 @@ def main(argv) -> int:
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             rows.append(json.load(open(out.name)))
         print(json.dumps(rows[-1]), flush=True)
+    peaks = tp.matmul_peaks([r['train_dtype'] for r in rows])
+    rows = [tp.with_peak(r, peaks) for r in rows]
     # rows of configs not measured this time are kept from the last run
     measured = {r['config'] for r in rows}
     kept = []
@@ -72,22 +89,32 @@ def main(argv) -> int:
         old = json.loads(Path(args.json).read_text()).get('rows', [])
         kept = [r for r in old if r['config'] not in measured]
         rows = sorted(rows + kept, key=lambda r: r['config'])
-    result = dict(machine=tp.machine_info(), rows=rows,
+    result = dict(machine=tp.machine_info(peaks), rows=rows,
                   command='python benchmarks/throughput.py ' + ' '.join(argv))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     tp.dump(result, args.json)
     table = tp.markdown_table(rows)
     print(table)
     if args.doc:
-        m = result['machine']
-        header = (f"Measured on {m['cpu']} ({m['cores']} cores, "
-                  f"{m['torch_threads']} torch threads), torch {m['torch']}, "
-                  f"mmengine {m['mmengine']}, mmcv {m['mmcv']}, mmseg "
-                  f"{m['mmseg']}.\nCommand: `{result['command']}`" +
+        header = (tp.machine_header(result['machine']) +
+                  f"\nCommand: `{result['command']}`" +
                   (f" (rows kept from an earlier run: "
                    f"{', '.join(r['config'] for r in kept)})" if kept else '')
                   + '\n\n')
         tp.replace_section(args.doc, 'throughput', header + table)
+    return 0
+
+
+def profile(args, configs) -> int:
+    """Print each config's profile table (nothing is written)."""
+    from custom_modules.workflow import throughput as tp
+    from custom_modules.workflow.step_cost import profile_train_steps
+    for config in configs:
+        cfg = tp.prepared_config(config, args.data_root, args.clearml,
+                                 cfg_options=args.cfg_options)
+        print(f'{config}: {args.profile_steps} bare training steps, batch '
+              f'{cfg.train_dataloader.batch_size}', flush=True)
+        print(profile_train_steps(cfg, steps=args.profile_steps), flush=True)
     return 0
 
 

@@ -33,7 +33,9 @@ class ChannelsLastHook(Hook):
 
     The parameters are converted in place (same ``Parameter`` objects), so
     an optimizer built before or after this hook keeps working. Runs in
-    ``before_run``: training, ``tools/test.py`` and TTA alike.
+    ``before_run``: training, ``tools/test.py`` and TTA alike
+    (``tools/test.py`` drops it for ``inference_precision='float32'``,
+    :func:`custom_modules.workflow.inference.inference_precision`).
     """
 
     priority = 'VERY_HIGH'

@@ -47,7 +47,9 @@ class FlipTTA(BaseModel):
         """
         n = inputs.shape[0]
         both = torch.cat([inputs, inputs.flip(-1)])
-        probs = self.module.inference(both, batch_img_metas * 2).softmax(1)
+        # float32 probabilities, also when the network ran under autocast
+        probs = self.module.inference(
+            both, batch_img_metas * 2).float().softmax(1)
         return (probs[:n] + probs[n:].flip(-1)) / 2
 
     def predict(self, inputs: torch.Tensor, data_samples: list) -> list:

@@ -86,7 +86,11 @@ class VotingEncoderDecoder(EncoderDecoder):
         self.fg_vote = fg_vote
 
     def postprocess_result(self, seg_logits, data_samples=None):
-        data_samples = super().postprocess_result(seg_logits, data_samples)
+        # float32 from here on: under bfloat16 autocast the logits come out
+        # in bfloat16, whose 8-bit mantissa cannot sum the vote's mass
+        # (above 256 adding a probability rounds to nothing)
+        data_samples = super().postprocess_result(seg_logits.float(),
+                                                  data_samples)
         if self.fg_vote is None or self.out_channels == 1:
             return data_samples
         for sample in data_samples:

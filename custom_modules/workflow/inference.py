@@ -2,17 +2,36 @@
 
 Shared by ``tools/test.py`` (config preparation), ``tools/kfold.py``
 (fold models for the ensemble) and ``tools/predict.py``.
+
+Inference runs the way the config trains (:func:`inference_precision`):
+``tools/test.py`` and ``tools/predict.py`` put the model in channels_last
+when the config has a ``ChannelsLastHook``, and run it under bfloat16
+autocast when its ``AutocastOptimWrapper`` autocasts on this machine
+(natively only: AVX512-BF16 / AMX on CPU). The config key
+``inference_precision='float32'`` (``--cfg-options
+inference_precision=float32``) turns both off.
 """
 from __future__ import annotations
 
 import copy
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.config import Config
+from mmengine.logging import print_log
 
+from ..hooks.channels_last import ChannelsLastHook, uses_channels_last
+from ..optim import autocast_dtype
 from .checkpoints import load_weights
+from .errors import UserError
+
+#: Values of the config key ``inference_precision``: ``'auto'`` (default,
+#: as the config trains) or ``'float32'`` (float32, default memory layout).
+INFERENCE_PRECISIONS = ('auto', 'float32')
+
+#: The dtype mmengine's ``TestLoop(fp16=True)`` autocasts to, per device.
+_RUNNER_AUTOCAST = {'cpu': torch.bfloat16, 'cuda': torch.float16}
 
 
 def no_pretrained_download(cfg: Config) -> None:
@@ -47,13 +66,82 @@ def init_scope(cfg: Config) -> None:
         init_default_scope(scope)
 
 
+def inference_precision(cfg: Config, device_type: str
+                        ) -> Tuple[bool, Optional[torch.dtype]]:
+    """``(channels_last, autocast dtype or None)`` for inference on
+    ``device_type`` (``'cpu'``, ``'cuda'``): as ``cfg`` trains there.
+
+    channels_last when ``cfg`` has a ``ChannelsLastHook``; the dtype of its
+    ``AutocastOptimWrapper`` where that autocasts on ``device_type``
+    (:func:`~custom_modules.optim.autocast_dtype`). ``(False, None)`` when
+    ``cfg.inference_precision == 'float32'``.
+    """
+    mode = cfg.get('inference_precision', 'auto')
+    if mode not in INFERENCE_PRECISIONS:
+        raise UserError(f'inference_precision={mode!r}: use one of '
+                        f'{", ".join(INFERENCE_PRECISIONS)}')
+    if mode == 'float32':
+        return False, None
+    return uses_channels_last(cfg), autocast_dtype(cfg, device_type)
+
+
+def describe_precision(channels_last: bool,
+                       dtype: Optional[torch.dtype]) -> str:
+    """One log line: how the model infers, and how to change it."""
+    if not (channels_last or dtype):
+        return 'inference: float32'
+    how = [f'{str(dtype).replace("torch.", "")} autocast' if dtype else
+           'float32', 'channels_last' if channels_last else None]
+    return ('inference: ' + ', '.join(h for h in how if h) + ', as in '
+            'training (--cfg-options inference_precision=float32 for '
+            'float32)')
+
+
+def runner_inference_precision(cfg: Config,
+                               device_type: Optional[str] = None) -> None:
+    """Make ``Runner.test()`` with ``cfg`` infer as
+    :func:`inference_precision` says (``cfg`` is changed in place).
+
+    channels_last comes from the config's ``ChannelsLastHook`` (removed for
+    ``'float32'``); autocast from mmengine's ``TestLoop(fp16=True)``, which
+    autocasts to bfloat16 on CPU and float16 on CUDA: where that is not the
+    training dtype, the test runs in float32.
+    """
+    device_type = device_type or torch.device(default_device()).type
+    channels_last, dtype = inference_precision(cfg, device_type)
+    if not channels_last and uses_channels_last(cfg):
+        cfg.custom_hooks = [h for h in cfg.custom_hooks if h.get('type') not in
+                            ('ChannelsLastHook', ChannelsLastHook)]
+    loop = cfg.get('test_cfg') or {}
+    if dtype is not None and (
+            dtype != _RUNNER_AUTOCAST.get(device_type) or
+            loop.get('type', 'TestLoop') != 'TestLoop'):
+        print_log(f'{dtype} inference is not possible with test_cfg='
+                  f'{dict(loop)} on {device_type}; testing in float32',
+                  logger='current', level=30)
+        dtype = None
+    if dtype is not None:
+        cfg.test_cfg = dict(loop, fp16=True)
+    print_log(describe_precision(channels_last, dtype), logger='current')
+
+
+def inference_autocast(model: nn.Module, dtype: Optional[torch.dtype]):
+    """``torch.autocast`` to ``dtype`` on ``model``'s device; a no-op
+    context when ``dtype`` is None."""
+    device_type = next(model.parameters()).device.type
+    return torch.autocast(device_type, dtype=dtype or torch.bfloat16,
+                          enabled=dtype is not None)
+
+
 def load_model(cfg: Config, checkpoint: str, tta: bool = False,
-               device: Optional[str] = None) -> nn.Module:
+               device: Optional[str] = None,
+               channels_last: bool = False) -> nn.Module:
     """Build ``cfg.model``, load ``checkpoint`` strictly, eval mode.
 
     Args:
         tta: wrap in the config's flip TTA model.
         device: default: CUDA when available, else CPU.
+        channels_last: convolution weights in that memory format.
     """
     cfg = copy.deepcopy(cfg)
     init_scope(cfg)
@@ -64,4 +152,7 @@ def load_model(cfg: Config, checkpoint: str, tta: bool = False,
     model = MODELS.build(cfg.model)
     load_weights(model, checkpoint)
     model.cfg = cfg
-    return model.to(device or default_device()).eval()
+    model = model.to(device or default_device())
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model.eval()

@@ -4,7 +4,9 @@ Each photo goes through the config's test pipeline (resized for the model,
 labels not loaded); the prediction comes back at the photo's own size
 (mmseg's ``postprocess_result``). Written per photo: ``masks/<stem>.png``
 (uint8 class ids: 0 background, 1 cat, 2 dog) and ``overlays/<stem>.png``;
-plus ``predictions.csv`` with each photo's size and class shares.
+plus ``predictions.csv`` with each photo's size and class shares. The model
+runs as the config trains (channels_last, bfloat16 autocast where native;
+:func:`~custom_modules.workflow.inference.inference_precision`).
 """
 from __future__ import annotations
 
@@ -55,12 +57,14 @@ def inference_pipeline(cfg):
     return Compose([t for t in pipeline if t['type'] not in MASK_LOADERS])
 
 
-def predict_photo(model, pipeline, path: str) -> np.ndarray:
-    """Class-id mask (H, W) uint8 at the photo's own size."""
+def predict_photo(model, pipeline, path: str, autocast=None) -> np.ndarray:
+    """Class-id mask (H, W) uint8 at the photo's own size; the model runs
+    under autocast to ``autocast`` (a torch dtype) when given."""
     import torch
     from mmengine.dataset import pseudo_collate
+    from .inference import inference_autocast
     data = pipeline(dict(img_path=path))
-    with torch.no_grad():
+    with torch.no_grad(), inference_autocast(model, autocast):
         sample = model.test_step(pseudo_collate([data]))[0]
     return sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
 
@@ -86,14 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
     from mmengine.utils import ProgressBar
-    from .inference import load_model
+    from .inference import (default_device, describe_precision,
+                            inference_precision, load_model)
     from .overlay import prediction_picture, read_rgb, write_rgb
     photos = list_photos(args.path)
     if not osp.isfile(args.checkpoint):
         raise UserError(f'{args.checkpoint}: checkpoint not found')
     check_checkpoint_file(args.checkpoint)  # before the model is built
     cfg = load_config(args.config, args.cfg_options)
-    model = load_model(cfg, args.checkpoint, tta=args.tta, device=args.device)
+    device = args.device or default_device()
+    channels_last, dtype = inference_precision(cfg, device.split(':')[0])
+    model = load_model(cfg, args.checkpoint, tta=args.tta, device=device,
+                       channels_last=channels_last)
+    print(describe_precision(channels_last, dtype))
     pipeline = inference_pipeline(cfg)
     classes = list(cfg.get('metainfo', {}).get('classes') or
                    ('background', 'cat', 'dog'))
@@ -107,7 +116,7 @@ def main(argv: Sequence[str]) -> int:
     for photo, name in zip(photos, output_names(photos)):
         try:
             image = read_rgb(photo)
-            mask = predict_photo(model, pipeline, photo)
+            mask = predict_photo(model, pipeline, photo, dtype)
         except Exception as err:  # an unreadable photo must not stop the rest
             failed.append(f'{photo} ({str(err).splitlines()[0]})')
             bar.update()

@@ -16,6 +16,7 @@ from .config import load_config, set_data, use_clearml
 from .console import build_runner, log_header
 from .errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
+from .inference import runner_inference_precision
 from .safety import check_work_dir
 from .train import default_work_dir, fresh_visualizer
 
@@ -41,6 +42,7 @@ def prepare_config(args: argparse.Namespace) -> Config:
     cfg.load_from, cfg.resume = None, False  # nothing for the Runner to load
     if args.tta:
         wrap_tta(cfg)
+    runner_inference_precision(cfg)  # channels_last, bfloat16 as trained
     suffix = '_tta' if args.tta else ''
     cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [dict(
         type='TestOutputsHook',

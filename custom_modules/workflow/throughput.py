@@ -12,8 +12,19 @@ Per config, in a fresh process (so peak memory is that config's):
   ``ChannelsLastHook`` / ``AutocastOptimWrapper`` put the runner's model
   there).
 - ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
-  val split, plain and with the flip TTA wrapper (``tools/test.py --tta``).
+  val split, plain and with the flip TTA wrapper (``tools/test.py --tta``),
+  in the precision ``tools/test.py`` uses (channels_last and bfloat16 as
+  the config trains, :func:`inference.runner_inference_precision`).
 - ``peak_rss_mb``: the process's peak resident memory.
+- ``train_gflop_per_img``: FLOPs (GFLOP) of one training step's forward +
+  backward pass per image (:func:`step_cost.train_step_flops`: matrix
+  products and convolutions only); ``train_gflops``: that times
+  ``runner_train``, the GFLOP/s the runner achieves; ``train_dtype``: the
+  dtype its convolutions run in.
+- ``peak_gflops`` / ``train_pct_of_peak``: the GFLOP/s of 2048x2048 matrix
+  products in ``train_dtype`` (:func:`step_cost.matmul_gflops`, measured
+  once per run by the parent process, :func:`with_peak`) and
+  ``train_gflops`` as a percentage of it.
 """
 from __future__ import annotations
 
@@ -35,7 +46,9 @@ from mmengine.hooks import Hook
 from ..hooks.channels_last import uses_channels_last
 from ..optim import autocast_dtype
 from .budget import calibration_config, seconds_per_iteration
-from .inference import init_scope, wrap_tta
+from .inference import runner_inference_precision, wrap_tta
+from .step_cost import (adamw_for, bare_batch, bare_step, train_dtype,
+                        train_step_flops)
 
 
 class _TestClock(Hook):
@@ -62,7 +75,8 @@ class _TestClock(Hook):
 
 def test_images_per_second(cfg: Config, tta: bool, images: int = 48) -> float:
     """Inference img/s of ``Runner.test()`` on the first ``images`` val images
-    (random weights: speed does not depend on them)."""
+    (random weights: speed does not depend on them), as ``tools/test.py``
+    runs it (channels_last, bfloat16 autocast as the config trains)."""
     from mmengine.runner import Runner
     test = copy.deepcopy(cfg)
     test.test_dataloader = copy.deepcopy(cfg.val_dataloader)
@@ -70,6 +84,7 @@ def test_images_per_second(cfg: Config, tta: bool, images: int = 48) -> float:
     test.test_evaluator = copy.deepcopy(cfg.val_evaluator)
     if tta:
         wrap_tta(test)
+    runner_inference_precision(test, 'cpu')
     with tempfile.TemporaryDirectory(prefix='throughput_test_') as tmp:
         test = calibration_config(test, tmp)
         runner = Runner.from_cfg(test)
@@ -91,40 +106,17 @@ def bare_train_images_per_second(cfg: Config, iters: int = 8, skip: int = 1,
     model and the batch in that memory format; ``autocast`` (a dtype) runs
     the forward pass under ``torch.autocast`` on the CPU.
     """
-    from mmengine.runner import Runner
-    from mmseg.registry import MODELS
-    init_scope(cfg)
-    with tempfile.TemporaryDirectory(prefix='throughput_bare_') as tmp:
-        loader = Runner.build_dataloader(
-            calibration_config(cfg, tmp).train_dataloader, seed=0)
-        batch = next(iter(loader))
-    model = MODELS.build(copy.deepcopy(cfg.model))
-    model.init_weights()
-    model.train()
-    data = model.data_preprocessor(batch, True)
-    inputs, samples = data['inputs'], data['data_samples']
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-        inputs = inputs.contiguous(memory_format=torch.channels_last)
-    opt_cfg = cfg.optim_wrapper.optimizer
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=opt_cfg.get('lr', 1e-3),
-        weight_decay=opt_cfg.get('weight_decay', 0))
+    batch = bare_batch(cfg, channels_last=channels_last)
+    optimizer = adamw_for(cfg, batch.model)
     times: List[float] = []
     while len(times) < skip + iters:
         start = time.perf_counter()
-        with torch.autocast('cpu', dtype=autocast or torch.bfloat16,
-                            enabled=autocast is not None):
-            losses = model(inputs, samples, mode='loss')
-        loss = sum(v for k, v in losses.items() if 'loss' in k)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+        bare_step(batch, optimizer, autocast)
         times.append(time.perf_counter() - start)
         timed = times[skip:]
         if len(timed) >= 3 and sum(timed) >= max_seconds:
             break
-    return inputs.shape[0] / statistics.median(times[skip:])
+    return batch.size / statistics.median(times[skip:])
 
 
 def measure_config(cfg: Config, train_iters: int = 20,
@@ -151,20 +143,47 @@ def measure_config(cfg: Config, train_iters: int = 20,
     ratios = [r / b for r, b in zip(runners, bares)]
     plain = test_images_per_second(cfg, tta=False, images=test_images)
     tta = test_images_per_second(cfg, tta=True, images=test_images)
+    runner_train = statistics.median(runners)
+    gflop = train_step_flops(cfg) / 1e9
     return dict(batch=batch, rounds=rounds,
-                runner_train=round(statistics.median(runners), 3),
+                runner_train=round(runner_train, 3),
                 bare_train=round(statistics.median(bares), 3),
                 runner_over_bare=round(statistics.median(ratios), 3),
                 runner_over_bare_min=round(min(ratios), 3),
                 runner_over_bare_max=round(max(ratios), 3),
                 runner_test=round(plain, 2), runner_test_tta=round(tta, 2),
                 tta_time_ratio=round(plain / tta, 3),
+                train_dtype=str(train_dtype(cfg)).replace('torch.', ''),
+                train_gflop_per_img=round(gflop, 3),
+                train_gflops=round(gflop * runner_train, 2),
                 peak_rss_mb=round(resource.getrusage(
                     resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
-def machine_info() -> dict:
-    """CPU, threads and library versions for the benchmark header."""
+#: Side of the square matrices of the matmul peak (:func:`matmul_peaks`).
+MATMUL_SIZE = 2048
+
+
+def matmul_peaks(dtypes: Sequence[str]) -> dict:
+    """dtype name -> GFLOP/s of ``MATMUL_SIZE`` matrix products in it."""
+    from .step_cost import matmul_gflops
+    return {name: round(matmul_gflops(getattr(torch, name), MATMUL_SIZE), 1)
+            for name in sorted(set(dtypes))}
+
+
+def with_peak(row: dict, peaks: dict) -> dict:
+    """``row`` plus ``peak_gflops`` (the matmul peak in its ``train_dtype``)
+    and ``train_pct_of_peak`` (its ``train_gflops`` as % of that peak)."""
+    peak = peaks.get(row.get('train_dtype'))
+    if peak is None or 'train_gflops' not in row:
+        return row
+    return dict(row, peak_gflops=peak,
+                train_pct_of_peak=round(100 * row['train_gflops'] / peak, 1))
+
+
+def machine_info(peaks: Optional[dict] = None) -> dict:
+    """CPU, threads and library versions for the benchmark header, and the
+    matmul ``peaks`` (dtype name -> GFLOP/s) when given."""
     import mmcv
     import mmengine
     import mmseg
@@ -182,21 +201,54 @@ def machine_info() -> dict:
                 if torch.cuda.is_available() else None,
                 python=platform.python_version(), torch=torch.__version__,
                 mmengine=mmengine.__version__, mmcv=mmcv.__version__,
-                mmseg=mmseg.__version__)
+                mmseg=mmseg.__version__, bf16_native=bool(
+                    torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+                matmul_size=MATMUL_SIZE, matmul_peak_gflops=peaks or {})
+
+
+def machine_header(machine: dict) -> str:
+    """The lines above the table: CPU, threads, versions, matmul peak."""
+    text = (f"Measured on {machine['cpu']} ({machine['cores']} cores, "
+            f"{machine['torch_threads']} torch threads), torch "
+            f"{machine['torch']}, mmengine {machine['mmengine']}, mmcv "
+            f"{machine['mmcv']}, mmseg {machine['mmseg']}.")
+    peaks = machine.get('matmul_peak_gflops')
+    if peaks:
+        size = machine.get('matmul_size', MATMUL_SIZE)
+        text += (f"\nMatmul peak ({size}x{size}, "
+                 f"{machine['torch_threads']} torch threads): " +
+                 ', '.join(f'{d} {g:.1f} GFLOP/s' for d, g in peaks.items())
+                 + '.')
+    return text
 
 
 def markdown_table(rows: Sequence[dict]) -> str:
-    """The throughput rows as a markdown table (img/s, ratios, MB)."""
+    """The throughput rows as a markdown table (img/s, ratios, GFLOP, MB);
+    ``–`` where a row (from an older run) lacks a figure."""
     head = ('| config | batch | train img/s (runner) | train img/s (bare '
-            'loop) | runner / bare | test img/s | test img/s (flip TTA) | '
-            'TTA time / plain | peak RSS MB |\n'
-            '|---|---|---|---|---|---|---|---|---|\n')
+            'loop) | runner / bare | train GFLOP/img | train GFLOP/s '
+            '(runner) | % of matmul peak | test img/s | test img/s (flip '
+            'TTA) | TTA time / plain | peak RSS MB |\n'
+            '|---|---|---|---|---|---|---|---|---|---|---|---|\n')
     lines = [f"| {r['config']} | {r['batch']} | {r['runner_train']:.2f} | "
              f"{r['bare_train']:.2f} | {_ratio(r)} | "
+             f"{_fmt(r, 'train_gflop_per_img', '.2f')} | "
+             f"{_fmt(r, 'train_gflops', '.1f')} | {_peak_share(r)} | "
              f"{r['runner_test']:.2f} | {r['runner_test_tta']:.2f} | "
              f"{r['tta_time_ratio']:.3f} | {r['peak_rss_mb']} |"
              for r in rows]
     return head + '\n'.join(lines) + '\n'
+
+
+def _fmt(row: dict, key: str, spec: str) -> str:
+    return format(row[key], spec) if row.get(key) is not None else '–'
+
+
+def _peak_share(row: dict) -> str:
+    """``12.3 (bfloat16)``: % of the matmul peak in the training dtype."""
+    if row.get('train_pct_of_peak') is None:
+        return '–'
+    return f"{row['train_pct_of_peak']:.1f} ({row['train_dtype']})"
 
 
 def _ratio(row: dict) -> str:

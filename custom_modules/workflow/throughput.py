@@ -151,11 +151,12 @@ def measure_config(cfg: Config, train_iters: int = 20,
                 runner_over_bare=round(statistics.median(ratios), 3),
                 runner_over_bare_min=round(min(ratios), 3),
                 runner_over_bare_max=round(max(ratios), 3),
-                runner_test=round(plain, 2), runner_test_tta=round(tta, 2),
+                runner_test=_significant(plain),
+                runner_test_tta=_significant(tta),
                 tta_time_ratio=round(plain / tta, 3),
                 train_dtype=str(train_dtype(cfg)).replace('torch.', ''),
-                train_gflop_per_img=round(gflop, 3),
-                train_gflops=round(gflop * runner_train, 2),
+                train_gflop_per_img=_significant(gflop),
+                train_gflops=_significant(gflop * runner_train),
                 peak_rss_mb=round(resource.getrusage(
                     resource.RUSAGE_SELF).ru_maxrss / 1024))
 
@@ -179,6 +180,12 @@ def with_peak(row: dict, peaks: dict) -> dict:
         return row
     return dict(row, peak_gflops=peak,
                 train_pct_of_peak=round(100 * row['train_gflops'] / peak, 1))
+
+
+def _significant(value: float, digits: int = 4) -> float:
+    """``value`` rounded to ``digits`` significant digits (tiny test models
+    have FLOP counts that fixed decimals would round to 0)."""
+    return float(f'{value:.{digits}g}')
 
 
 def machine_info(peaks: Optional[dict] = None) -> dict:

@@ -110,8 +110,13 @@ def runner_inference_precision(cfg: Config,
     device_type = device_type or torch.device(default_device()).type
     channels_last, dtype = inference_precision(cfg, device_type)
     if not channels_last and uses_channels_last(cfg):
-        cfg.custom_hooks = [h for h in cfg.custom_hooks if h.get('type') not in
-                            ('ChannelsLastHook', ChannelsLastHook)]
+        drop = ('ChannelsLastHook', ChannelsLastHook)
+        cfg.custom_hooks = [h for h in cfg.get('custom_hooks') or []
+                            if h.get('type') not in drop]
+        cfg.default_hooks = {k: h for k, h in
+                             (cfg.get('default_hooks') or {}).items()
+                             if not (isinstance(h, dict) and
+                                     h.get('type') in drop)}
     loop = cfg.get('test_cfg') or {}
     if dtype is not None and (
             dtype != _RUNNER_AUTOCAST.get(device_type) or

@@ -28,6 +28,17 @@ def test_conv_flops_counted_by_hand():
         lambda: conv(x).sum().backward()) == 3 * forward
 
 
+def test_depthwise_conv_gradients_cost_what_its_forward_costs():
+    """Depthwise 16 channels, 5x5: torch's own formula counts the weight
+    gradient as if the convolution were dense (16x too much)."""
+    conv = nn.Conv2d(16, 16, 5, padding=2, groups=16, bias=False)
+    x = torch.randn(2, 16, 16, 16, requires_grad=True)
+    forward = 2 * 2 * 16 * 16 * 16 * 1 * 5 * 5
+    assert step_cost.count_flops(lambda: conv(x)) == forward
+    assert step_cost.count_flops(
+        lambda: conv(x).sum().backward()) == 3 * forward
+
+
 def test_linear_flops_counted_by_hand():
     lin = nn.Linear(5, 7)
     x = torch.randn(4, 5)

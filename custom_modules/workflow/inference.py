@@ -14,6 +14,7 @@ inference_precision=float32``) turns both off.
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Optional, Tuple
 
 import torch
@@ -121,13 +122,15 @@ def runner_inference_precision(cfg: Config,
     if dtype is not None and (
             dtype != _RUNNER_AUTOCAST.get(device_type) or
             loop.get('type', 'TestLoop') != 'TestLoop'):
-        print_log(f'{dtype} inference is not possible with test_cfg='
-                  f'{dict(loop)} on {device_type}; testing in float32',
-                  logger='current', level=30)
+        # print, not print_log: no Runner (and so no logger of this run)
+        # exists yet, and 'current' may be an earlier run's in this process
+        print(f'warning: {dtype} inference is not possible with test_cfg='
+              f'{dict(loop)} on {device_type}; testing in float32',
+              file=sys.stderr)
         dtype = None
     if dtype is not None:
         cfg.test_cfg = dict(loop, fp16=True)
-    print_log(describe_precision(channels_last, dtype), logger='current')
+    print(describe_precision(channels_last, dtype))
 
 
 def inference_autocast(model: nn.Module, dtype: Optional[torch.dtype]):

@@ -76,9 +76,12 @@ class TestOutputsHook(Hook):
         self.suffix = suffix
         self._masks: dict = {}  # img_path -> (pred PNG bytes, gt PNG bytes)
 
-    def resolve_paths(self, work_dir: str) -> None:
-        """Fill the file names not given, from the run's work dir."""
+    def resolve_paths(self, work_dir: Optional[str]) -> None:
+        """Fill the file names not given, from the run's work dir (or the
+        folder of ``results_file``, or the current one)."""
         s = self.suffix
+        work_dir = work_dir or (osp.dirname(osp.abspath(self.results_file))
+                                if self.results_file else '.')
         self.results_file = self.results_file or osp.join(
             work_dir, f'test_results{s}.json')
         self.per_image_csv = self.per_image_csv or osp.join(
@@ -88,7 +91,7 @@ class TestOutputsHook(Hook):
         self.worst_csv = self.worst_csv or osp.join(folder, f'worst{s}.csv')
 
     def before_test(self, runner) -> None:
-        self.resolve_paths(runner.work_dir)
+        self.resolve_paths(getattr(runner, 'work_dir', None))
         for folder in (self.out_dir, self.show_dir):
             if folder:
                 os.makedirs(folder, exist_ok=True)

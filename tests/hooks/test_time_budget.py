@@ -132,9 +132,11 @@ def test_budget_run_fits_the_schedule_to_the_calibrated_speed(tiny_pets,
     assert abs(plan['fitted_iters'] - expected) <= 1
     assert result['max_iters'] == plan['fitted_iters']
     assert abs(plan['val_interval'] - 1 / plan['seconds_per_iter']) <= 1
-    assert len(result['points']) >= 2
-    assert [p['iter'] for p in result['points']] == sorted(
-        p['iter'] for p in result['points'])
+    # validation every training minute (how many ran depends on the
+    # machine's load while this test runs, so the count is not asserted)
+    iters = [p['iter'] for p in result['points']]
+    assert iters == sorted(iters) and iters[-1] == result['iters']
+    assert all(i % plan['val_interval'] == 0 for i in iters[:-1])
 
 
 def test_budget_table_reports_final_point_and_best():

@@ -9,15 +9,15 @@ scratch; weights that need network fall back to scratch with a warning).
 Calibrates seconds per iteration on this machine, fits the config's schedule
 into the budget, validates every --eval-every training minutes and writes
 <work_dir>/budget.json and budget.png; prints the final and best val scores
-as JSON. Logic: :mod:`custom_modules.workflow.budget`.
+as JSON. Logic: :mod:`benchmarks.lib.budget`.
 """
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_modules.workflow.budget import main  # noqa: E402
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+from benchmarks.lib.budget import main  # noqa: E402
+from custom_modules.common.errors import run_cli  # noqa: E402
 
 if __name__ == '__main__':
     run_cli(main)

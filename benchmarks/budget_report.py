@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+from custom_modules.common.errors import run_cli  # noqa: E402
 
 
 def main(argv) -> int:
@@ -30,9 +30,9 @@ def main(argv) -> int:
                                          'budget.json'))
     args = p.parse_args(argv)
     from custom_modules.hooks import plot_budget_curve
-    from custom_modules.workflow.budget import (budget_table, load_result,
+    from benchmarks.lib.budget import (budget_table, load_result,
                                                 run_name)
-    from custom_modules.workflow.throughput import replace_section
+    from benchmarks.lib.throughput import replace_section
     results = [dict(load_result(d), name=Path(d).name)
                for d in args.work_dirs]
     table = budget_table(results)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+from custom_modules.common.errors import run_cli  # noqa: E402
 
 VARIANTS = {'float32': dict(channels_last=False, autocast=None),
             'bfloat16': dict(channels_last=False, autocast='bfloat16'),
@@ -33,7 +33,7 @@ def main(argv) -> int:
     args = p.parse_args(argv)
     import torch
 
-    from custom_modules.workflow import throughput as tp
+    from benchmarks.lib import throughput as tp
     cfg = tp.prepared_config(args.config, args.data_root)
     runs = {name: [] for name in VARIANTS}
     for _ in range(args.rounds):

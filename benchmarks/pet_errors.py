@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_modules.workflow.errors import UserError, run_cli  # noqa: E402
+from custom_modules.common.errors import UserError, run_cli  # noqa: E402
 
 
 def main(argv) -> int:
@@ -37,9 +37,9 @@ def main(argv) -> int:
 
     from custom_modules.evaluation.jaccard_metric import (class_areas,
                                                           scores_from_areas)
-    from custom_modules.workflow.config import load_config
-    from custom_modules.workflow.inference import load_model
-    from custom_modules.workflow.predict import (inference_pipeline,
+    from custom_modules.tools.config import load_config
+    from custom_modules.tools.inference import load_model
+    from custom_modules.tools.predict import (inference_pipeline,
                                                  predict_photo)
     photos = sorted(glob.glob(osp.join(args.data_root, 'img', 'val', '*')))
     if not photos:

@@ -10,11 +10,11 @@ relates every row's training GFLOP/s to it. Updates the rows of the
 configs measured in benchmarks/results/throughput.json (other rows are
 kept) and writes the table between the ``throughput`` markers of
 docs/benchmarks.md; prints the table. Definitions:
-:mod:`custom_modules.workflow.throughput`.
+:mod:`benchmarks.lib.throughput`.
 
 ``--profile`` measures nothing and writes nothing: per config it prints the
 operators with the most self CPU time over a few bare training steps
-(``torch.profiler``, :func:`custom_modules.workflow.step_cost.profile_train_steps`).
+(``torch.profiler``, :func:`benchmarks.lib.step_cost.profile_train_steps`).
 """
 import argparse
 import glob
@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
+from custom_modules.common.errors import run_cli  # noqa: E402
 
 
 def parse(argv):
@@ -55,7 +55,7 @@ def parse(argv):
 
 def main(argv) -> int:
     args = parse(argv)
-    from custom_modules.workflow import throughput as tp
+    from benchmarks.lib import throughput as tp
     if args.one:
         cfg = tp.prepared_config(args.one, args.data_root, args.clearml,
                                  cfg_options=args.cfg_options)
@@ -107,8 +107,8 @@ def main(argv) -> int:
 
 def profile(args, configs) -> int:
     """Print each config's profile table (nothing is written)."""
-    from custom_modules.workflow import throughput as tp
-    from custom_modules.workflow.step_cost import profile_train_steps
+    from benchmarks.lib import throughput as tp
+    from benchmarks.lib.step_cost import profile_train_steps
     for config in configs:
         cfg = tp.prepared_config(config, args.data_root, args.clearml,
                                  cfg_options=args.cfg_options)

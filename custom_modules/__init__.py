@@ -1,29 +1,16 @@
-"""Registered modules of the pets config zoo.
+"""The pets config zoo, in layers (imports only point down):
 
-Configs load this package with
-``custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)``.
-Importing it first applies :mod:`custom_modules.compat` (mmcv-lite,
-torch >= 2.6 and CPU fixes) and :mod:`custom_modules.robustness` (atomic
-checkpoints, signal-safe data-loader workers), then registers the dataset,
-metric, loss, models, hooks and the optimizer wrapper in mmseg's registries.
+- :mod:`custom_modules.plugins`: the entry point configs name in
+  ``custom_imports``; it applies :mod:`custom_modules.compat` and registers
+  the plug-ins below in mmseg's registries.
+- plug-ins: ``datasets``, ``evaluation``, ``hooks``, ``losses``, ``models``,
+  ``optim``, ``visualization``.
+- ``compat``: the version-checked patches to mmengine/mmcv-lite/torch.
+- ``common``: shared helpers (errors, overlays, curves, weights).
+- ``data``: the pets schema and the data tools (no torch).
+- ``tools``: the logic behind ``tools/*.py`` (train, test, predict,
+  k-fold, compare, curves), importable and tested directly.
+
+Importing this package (or ``custom_modules.data``) patches and registers
+nothing.
 """
-from . import compat, robustness
-
-compat.apply()
-robustness.apply()
-
-from .datasets import PetsDataset  # noqa: E402
-from .evaluation import JaccardMetric  # noqa: E402
-from .hooks import (CurvesHook, TestOutputsHook, TrainMetricsHook,  # noqa: E402
-                    ValLossLoop)
-from .losses import CEDiceLoss  # noqa: E402
-from .models import (EfficientNetLite, FlipTTA, ResNetUNetHead,  # noqa: E402
-                     UNetHead, VotingEncoderDecoder)
-from .optim import AutocastOptimWrapper  # noqa: E402
-from .visualization import PetsClearMLVisBackend  # noqa: E402
-
-__all__ = ['PetsDataset', 'JaccardMetric', 'CEDiceLoss', 'FlipTTA',
-           'ResNetUNetHead', 'UNetHead', 'EfficientNetLite',
-           'VotingEncoderDecoder', 'PetsClearMLVisBackend',
-           'TestOutputsHook', 'TrainMetricsHook', 'CurvesHook', 'ValLossLoop',
-           'AutocastOptimWrapper']

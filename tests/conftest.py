@@ -23,6 +23,11 @@ REAL_PETS = REPO.parent / 'shared' / 'data' / 'pets'
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / 'tests'))  # `import helpers` (tool runs)
 
+# The plug-in entry point, as a config's custom_imports loads it: the
+# compat patches first, then registration. Before any test module imports
+# a plug-in package (mmseg.models needs the mmcv.ops stand-in).
+import custom_modules.plugins  # noqa: E402,F401
+
 
 @pytest.fixture(scope='session')
 def repo_root() -> Path:
@@ -76,7 +81,6 @@ def tiny_pets(tmp_path_factory) -> Path:
 @pytest.fixture(autouse=True, scope='session')
 def _mmseg_scope():
     """Build mmseg modules by name, as configs do (default scope mmseg)."""
-    import custom_modules  # noqa: F401  (compat + registration)
     from mmseg.utils import register_all_modules
     register_all_modules(init_default_scope=True)
 

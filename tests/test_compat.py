@@ -1,4 +1,6 @@
-"""custom_modules.compat: mmcv.ops stand-ins, safe loading, torchvision://."""
+"""custom_modules.compat: mmcv.ops stand-ins, safe loading, torchvision://,
+and the entry point that applies them (version checks, idempotence)."""
+import importlib.util
 import os
 import pickle
 import sys
@@ -6,7 +8,7 @@ import sys
 import pytest
 import torch
 
-import custom_modules  # noqa: F401  (applies compat)
+import custom_modules.plugins  # noqa: F401  (compat + registration)
 from custom_modules import compat
 
 
@@ -14,11 +16,11 @@ def test_mmseg_models_import_with_mmcv_lite():
     import mmseg.models  # noqa: F401 - failed with 'No module named mmcv._ext'
     from mmseg.utils import register_all_modules
     register_all_modules(init_default_scope=False)
-    if compat.importlib.util.find_spec('mmcv._ext') is None:
-        assert isinstance(sys.modules['mmcv.ops'], compat._OpsStandIn)
+    if importlib.util.find_spec('mmcv._ext') is None:
+        assert isinstance(sys.modules['mmcv.ops'], compat.mmcv_ops._OpsStandIn)
 
 
-@pytest.mark.skipif(compat.importlib.util.find_spec('mmcv._ext') is not None,
+@pytest.mark.skipif(importlib.util.find_spec('mmcv._ext') is not None,
                     reason='full mmcv build: nothing is replaced')
 def test_missing_op_raises_module_not_found_naming_it():
     import mmcv.ops
@@ -196,3 +198,78 @@ def test_one_cycle_scheduler_state_loads_with_weights_only(tmp_path):
     old = dict(state, anneal_func='stale')
     resumed.load_state_dict(old)
     assert callable(resumed.anneal_func)
+
+
+def test_apply_installed_every_patch_this_stack_needs():
+    """On the pinned stack (mmcv-lite, no torchvision) every patch applies."""
+    status = compat.apply()
+    assert set(status) == {p.name for p in compat.PATCHES}
+    expected_aside = set()
+    if importlib.util.find_spec('mmcv._ext') is not None:
+        expected_aside.add('mmcv_ops')
+    if importlib.util.find_spec('torchvision') is not None:
+        expected_aside.add('torchvision_scheme')
+    aside = {k for k, v in status.items() if v.startswith('stepped aside')}
+    assert aside == expected_aside, status
+
+
+def test_apply_is_idempotent_and_installs_wrap_once():
+    """A second apply(), and a second install of each patch, wraps nothing
+    twice: the objects mmengine sees stay the same."""
+    from mmengine.dist import utils
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.optim.scheduler.param_scheduler import \
+        OneCycleParamScheduler as OneCycle
+    from mmengine.runner.checkpoint import CheckpointLoader
+    before = (utils._init_dist_pytorch, MMDistributedDataParallel.__init__,
+              OneCycle.state_dict, CheckpointLoader._schemes[''],
+              sys.modules['mmcv.ops'])
+    status = dict(compat.apply())
+    assert compat.apply() == status
+    for patch in compat.PATCHES:
+        if status[patch.name] == 'applied':
+            patch.install()
+    after = (utils._init_dist_pytorch, MMDistributedDataParallel.__init__,
+             OneCycle.state_dict, CheckpointLoader._schemes[''],
+             sys.modules['mmcv.ops'])
+    assert after == before
+
+
+def test_mmcv_ops_steps_aside_with_a_full_mmcv_build(monkeypatch):
+    real = importlib.util.find_spec
+
+    def with_ext(name, *args):
+        if name == 'mmcv._ext':
+            return real('mmcv')  # any spec: "the compiled ops exist"
+        return real(name, *args)
+    monkeypatch.setattr(importlib.util, 'find_spec', with_ext)
+    assert 'full mmcv build' in compat.mmcv_ops.needed()
+
+
+def test_a_patch_written_for_another_version_steps_aside_and_says_so(
+        monkeypatch):
+    calls = []
+    patch = compat.Patch('probe', ('mmengine', '0.9.'),
+                         lambda: calls.append('installed'))
+    monkeypatch.setattr(compat, 'PATCHES', (patch,))
+    monkeypatch.setattr(compat, 'STATUS', {})
+    with pytest.warns(UserWarning, match=r'probe written for mmengine 0\.9\.x'
+                      r', found 0\.10\.\d+; not applied'):
+        status = compat.apply()
+    assert calls == []
+    assert status['probe'].startswith('stepped aside: written for mmengine')
+
+
+def test_importing_the_package_or_its_data_tools_patches_nothing(tmp_path):
+    """Only the entry point (custom_modules.plugins) applies compat."""
+    import subprocess
+    code = ('import sys, custom_modules, custom_modules.data.masks, '
+            'custom_modules.data.check; '
+            'print(sorted(m for m in ("torch", "mmengine", "mmseg", '
+            '"custom_modules.compat") if m in sys.modules))')
+    out = subprocess.run([sys.executable, '-c', code], cwd=tmp_path,
+                         capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=str(
+                             __import__('pathlib').Path(__file__)
+                             .resolve().parents[1])))
+    assert out.stdout.strip() == '[]'

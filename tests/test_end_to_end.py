@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers import closed_port, run_tool, tiny_cfg_options
 
-from custom_modules.workflow.overlay import legend_entries, legend_strip
+from custom_modules.common.overlay import legend_entries, legend_strip
 
 
 def offline_scalars(output: str) -> dict:

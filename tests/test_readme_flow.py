@@ -63,7 +63,7 @@ def test_train_test_compare_plot_in_default_work_dir(tiny_pets, tmp_path):
     assert 'best val mJaccard' in out and f'at iter {iters}' in out
     assert (tmp_path / 'curves.png').stat().st_size > 0
 
-    from custom_modules.workflow.curves import read_scalars
+    from custom_modules.common.curves import read_scalars
     curves = read_scalars(str(work))
     assert list(curves['train/loss'][0]) == [1, 2, 3]
     assert list(curves['val/mJaccard'][0]) == [iters]

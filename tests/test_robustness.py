@@ -1,10 +1,11 @@
-"""custom_modules.robustness: atomic checkpoint writes, signal-safe workers."""
+"""custom_modules.compat.robustness: atomic checkpoint writes, signal-safe workers."""
 import os
 
 import pytest
 import torch
 
-from custom_modules import compat, robustness
+from custom_modules import compat
+from custom_modules.compat import robustness
 
 
 def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):

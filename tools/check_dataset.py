@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _package import mount, run
 
-mount()  # custom_modules.data without the package's torch imports
+mount()  # custom_modules.data imports no torch
 
 from custom_modules.data.check import Thresholds, check_dataset  # noqa: E402
 from custom_modules.data.layout import refuse_existing_files  # noqa: E402

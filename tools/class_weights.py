@@ -14,7 +14,7 @@ import argparse
 
 from _package import mount, run
 
-mount()  # custom_modules.data without the package's torch imports
+mount()  # custom_modules.data imports no torch
 
 from custom_modules.data.class_weights import (  # noqa: E402
     class_weights, to_json)

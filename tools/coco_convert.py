@@ -15,7 +15,7 @@ import argparse
 
 from _package import mount, run
 
-mount()  # custom_modules.data without the package's torch imports
+mount()  # custom_modules.data imports no torch
 
 from custom_modules.data.coco import coco_to_masks, masks_to_coco  # noqa: E402
 

@@ -1,14 +1,14 @@
 """Compare runs: python tools/compare.py work_dirs/* [--out DIR].
 
-Thin command line over :mod:`custom_modules.workflow.compare`; see --help.
+Thin command line over :mod:`custom_modules.tools.compare`; see --help.
 """
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_modules.workflow.errors import run_cli  # noqa: E402
-from custom_modules.workflow.compare import main  # noqa: E402
+from custom_modules.common.errors import run_cli  # noqa: E402
+from custom_modules.tools.compare import main  # noqa: E402
 
 if __name__ == '__main__':
     run_cli(main)

@@ -18,7 +18,7 @@ import sys
 
 from _package import mount, run
 
-mount()  # custom_modules.data without the package's torch imports
+mount()  # custom_modules.data imports no torch
 
 from custom_modules.data.layout import next_step  # noqa: E402
 

@@ -1,5 +1,5 @@
 default_scope = 'mmseg'
-custom_imports = dict(imports=['custom_modules'], allow_failed_imports=False)
+custom_imports = dict(imports=['custom_modules.plugins'], allow_failed_imports=False)
 env_cfg = dict(
     cudnn_benchmark=True,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
@@ -45,6 +45,10 @@ default_hooks = dict(
                         monitor='mJaccard', rule='greater', patience=5,
                         min_delta=0.1),
     interrupt=dict(type='InterruptHook'),
+    # Test runs write test_results.json and per_image.csv to the work dir;
+    # tools/test.py maps --out, --show-dir, --worst and --tta ('_tta' file
+    # names) onto this entry.
+    test_outputs=dict(type='TestOutputsHook'),
 )
 custom_hooks = []
 log_processor = dict(by_epoch=False, log_with_hierarchy=True)

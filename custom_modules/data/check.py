@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import DataError
+from ..common.errors import DataError
 from .layout import DEFAULT_LABELS_DIR, list_pairs
 from .masks import CLASSES, VALID_VALUES
 from .pairs import inspect_pair

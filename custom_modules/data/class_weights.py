@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from ..common.errors import DataError
 from .layout import DEFAULT_LABELS_DIR, IMG_DIR, list_pairs
 from .masks import CLASSES, IGNORE_INDEX, MASK_SUFFIX, read_mask
 from .progress import track

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .errors import DataError
+from ..common.errors import DataError
 from .layout import read_json, refuse_existing_files
 from .masks import (CLASSES, IGNORE_INDEX, IMAGE_SUFFIX, MASK_SUFFIX,
                     OBJECT_CLASSES, class_value, read_mask, write_mask)

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from .coco import annotation_to_binary, load_coco
-from .errors import DataError
+from ..common.errors import DataError
 from .layout import DEFAULT_LABELS_DIR, IMG_DIR, image_path, mask_path, \
     prepare_output
 from .masks import OBJECT_CLASSES, read_image, write_image, write_mask
@@ -86,6 +86,39 @@ def prepare_from_coco(ann_file: str | Path, images_dir: str | Path,
     """
     coco = load_coco(ann_file)
     images_dir = Path(images_dir)
+    values, anns_by_image, infos, seeds = _pet_instances(
+        coco, ann_file, images_dir, out, min_area)
+    split_names = ('train', 'val', 'test')
+    parts = split_items(sorted(seeds), fractions, seed)
+    split_of = {i: s for s, ids in zip(split_names, parts) for i in ids}
+    prepare_output(out, [IMG_DIR, labels_dir], overwrite)
+    counts = {s: 0 for s in split_names}
+    for image_id in track(sorted(seeds), 'COCO crops'):
+        info = infos[image_id]
+        photo = read_image(images_dir / info['file_name'])
+        h, w = photo.shape[:2]
+        if (h, w) != (int(info['height']), int(info['width'])):
+            raise DataError(f"{images_dir / info['file_name']}: photo is "
+                            f"{w}x{h} but {ann_file} says {info['width']}x"
+                            f"{info['height']}; pass the matching --images")
+        full = semantic_mask(anns_by_image[image_id], values, h, w)
+        split = split_of[image_id]
+        for ann in seeds[image_id]:
+            x0, y0, side = square_box(ann['bbox'], h, w, margin)
+            stem = f'{image_id:012d}_{ann["id"]}'
+            box = (slice(y0, y0 + side), slice(x0, x0 + side))
+            write_image(image_path(out, split, stem),
+                        _resize(photo[box], size, False))
+            write_mask(mask_path(out, split, stem, labels_dir),
+                       _resize(full[box], size, True))
+            counts[split] += 1
+    return counts
+
+
+def _pet_instances(coco: dict, ann_file, images_dir: Path, out,
+                   min_area: float):
+    """Check the inputs; the cat/dog category values, annotations by
+    image, image infos and the instances to crop (by image id)."""
     out_img = (Path(out) / IMG_DIR).resolve()
     if out_img == images_dir.resolve() or out_img in \
             images_dir.resolve().parents:
@@ -114,28 +147,4 @@ def prepare_from_coco(ann_file: str | Path, images_dir: str | Path,
         raise DataError(f'{missing[0]}: photo not found ({len(missing)} '
                         'missing); pass the folder of this annotation file\'s '
                         'photos as --images')
-    split_names = ('train', 'val', 'test')
-    parts = split_items(sorted(seeds), fractions, seed)
-    split_of = {i: s for s, ids in zip(split_names, parts) for i in ids}
-    prepare_output(out, [IMG_DIR, labels_dir], overwrite)
-    counts = {s: 0 for s in split_names}
-    for image_id in track(sorted(seeds), 'COCO crops'):
-        info = infos[image_id]
-        photo = read_image(images_dir / info['file_name'])
-        h, w = photo.shape[:2]
-        if (h, w) != (int(info['height']), int(info['width'])):
-            raise DataError(f"{images_dir / info['file_name']}: photo is "
-                            f"{w}x{h} but {ann_file} says {info['width']}x"
-                            f"{info['height']}; pass the matching --images")
-        full = semantic_mask(anns_by_image[image_id], values, h, w)
-        split = split_of[image_id]
-        for ann in seeds[image_id]:
-            x0, y0, side = square_box(ann['bbox'], h, w, margin)
-            stem = f'{image_id:012d}_{ann["id"]}'
-            box = (slice(y0, y0 + side), slice(x0, x0 + side))
-            write_image(image_path(out, split, stem),
-                        _resize(photo[box], size, False))
-            write_mask(mask_path(out, split, stem, labels_dir),
-                       _resize(full[box], size, True))
-            counts[split] += 1
-    return counts
+    return values, anns_by_image, infos, seeds

@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 
 from .check import check_dataset
-from .errors import DataError
+from ..common.errors import DataError
 from .layout import IMG_DIR, image_path, list_pairs, mask_path, prepare_output
 from .masks import copy_as_rgb_jpeg
 from .progress import track

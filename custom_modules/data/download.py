@@ -6,7 +6,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .errors import DataError
+from ..common.errors import DataError
 from .progress import byte_progress
 
 CHUNK = 1 << 20

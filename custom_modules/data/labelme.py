@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import DataError
+from ..common.errors import DataError
 from .layout import DEFAULT_LABELS_DIR, image_path, mask_path, read_json, \
     refuse_existing_files
 from .masks import (IMAGE_SUFFIX, class_value, copy_as_rgb_jpeg,

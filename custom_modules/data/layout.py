@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import DataError
+from ..common.errors import DataError
 from .masks import IMAGE_SUFFIX, MASK_SUFFIX
 
 SPLITS: tuple[str, ...] = ('train', 'val', 'test')

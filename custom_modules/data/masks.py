@@ -19,10 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import DataError
+from ..common.errors import DataError
 
 #: Class names by index; index = pixel value in a mask.
 CLASSES: tuple[str, ...] = ('background', 'cat', 'dog')
+#: RGB colour per class (overlays, the visualizer, the dataset's metainfo).
+PALETTE: list[list[int]] = [[0, 0, 0], [230, 120, 30], [40, 140, 230]]
 #: Pixel value for "not labelled, ignored by loss and metrics".
 IGNORE_INDEX = 255
 #: All pixel values a valid mask may contain.

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from .download import download
-from .errors import DataError
+from ..common.errors import DataError
 from .layout import DEFAULT_LABELS_DIR, IMG_DIR, image_path, mask_path, \
     prepare_output
 from .masks import IGNORE_INDEX, decode_image, decode_mask, write_image, \
@@ -196,27 +196,11 @@ def prepare_oxford(out: str | Path, archives: list[str | Path] | None = None,
     seen = set()
     with tarfile.open(images_tar, 'r|*') as tar:
         for member in track(tar, 'Oxford pets', total=None):
-            name = _member_name(member)
-            base = name.rsplit('/', 1)[-1]
-            stem = base.rsplit('.', 1)[0]
-            if (not member.isfile() or base.startswith('._')
-                    or not name.startswith('images/')
-                    or not base.lower().endswith('.jpg')):
+            stem, pair = _photo_and_trimap(tar, member, split_of, ann,
+                                           skipped)
+            if pair is None:
                 continue
-            if stem not in split_of:
-                skipped[stem] = 'not in list.txt/trainval/test or no trimap'
-                continue
-            data = tar.extractfile(member).read()
-            try:
-                image = decode_image(data, base)
-                trimap = decode_mask(ann.trimaps[stem], f'trimaps/{stem}.png')
-            except DataError as exc:
-                skipped[stem] = str(exc)
-                continue
-            if trimap.shape != image.shape[:2]:
-                skipped[stem] = (f'trimap {trimap.shape} != photo '
-                                 f'{image.shape[:2]}')
-                continue
+            image, trimap = pair
             image, mask = resize_square(
                 image, trimap_to_mask(trimap, ann.species[stem]), size)
             split = split_of[stem]
@@ -231,3 +215,29 @@ def prepare_oxford(out: str | Path, archives: list[str | Path] | None = None,
                         'official images.tar.gz')
     counts['skipped'] = skipped
     return counts
+
+
+def _photo_and_trimap(tar, member, split_of: dict, ann, skipped: dict):
+    """(stem, (photo, trimap)) of one archive member, or (stem, None) when
+    it is not a listed photo or cannot be used (the reason in ``skipped``)."""
+    name = _member_name(member)
+    base = name.rsplit('/', 1)[-1]
+    stem = base.rsplit('.', 1)[0]
+    if (not member.isfile() or base.startswith('._')
+            or not name.startswith('images/')
+            or not base.lower().endswith('.jpg')):
+        return stem, None
+    if stem not in split_of:
+        skipped[stem] = 'not in list.txt/trainval/test or no trimap'
+        return stem, None
+    data = tar.extractfile(member).read()
+    try:
+        image = decode_image(data, base)
+        trimap = decode_mask(ann.trimaps[stem], f'trimaps/{stem}.png')
+    except DataError as exc:
+        skipped[stem] = str(exc)
+        return stem, None
+    if trimap.shape != image.shape[:2]:
+        skipped[stem] = f'trimap {trimap.shape} != photo {image.shape[:2]}'
+        return stem, None
+    return stem, (image, trimap)

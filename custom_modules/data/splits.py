@@ -4,7 +4,7 @@ from __future__ import annotations
 import random
 from typing import Sequence, TypeVar
 
-from .errors import DataError
+from ..common.errors import DataError
 
 T = TypeVar('T')
 

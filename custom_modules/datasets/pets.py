@@ -8,15 +8,13 @@ from typing import List, Sequence
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from ..common.errors import DataError
+from ..data.masks import CLASSES as PETS_CLASSES
+from ..data.masks import PALETTE as PETS_PALETTE
 from .file_checks import check_pairs
 
-#: Class names in label order (mask values 0, 1, 2; 255 is ignored).
-PETS_CLASSES = ('background', 'cat', 'dog')
-#: RGB colour per class, used by overlays and the visualizer.
-PETS_PALETTE = [[0, 0, 0], [230, 120, 30], [40, 140, 230]]
 
-
-class DatasetError(ValueError):
+class DatasetError(DataError, ValueError):
     """A dataset folder is missing, empty or has unmatched files."""
 
 

@@ -35,7 +35,7 @@ class ChannelsLastHook(Hook):
     an optimizer built before or after this hook keeps working. Runs in
     ``before_run``: training, ``tools/test.py`` and TTA alike
     (``tools/test.py`` drops it for ``inference_precision='float32'``,
-    :func:`custom_modules.workflow.inference.inference_precision`).
+    :func:`custom_modules.tools.inference.inference_precision`).
     """
 
     priority = 'VERY_HIGH'

@@ -16,7 +16,7 @@ from mmseg.models.utils import resize
 from mmseg.registry import HOOKS
 
 from ..evaluation.jaccard_metric import class_areas, scores_from_areas
-from ..workflow.curves import best_step, plot_curves, read_scalars, values_at
+from ..common.curves import best_step, plot_curves, read_scalars, values_at
 
 
 def _unwrap(model):
@@ -112,7 +112,7 @@ class CurvesHook(Hook):
     Writes into the work dir:
 
     - ``curves.png``: loss, mJaccard and mDice, train vs val, best val
-      mJaccard starred (:func:`~custom_modules.workflow.curves.plot_curves`
+      mJaccard starred (:func:`~custom_modules.common.curves.plot_curves`
       on the run's ``scalars.json``);
     - ``run_summary.json``: best iteration and its val metrics, iterations
       run, whether early stopping ended it, training time

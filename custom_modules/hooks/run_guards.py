@@ -27,7 +27,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
-from ..workflow.errors import UserError
+from ..common.errors import UserError
 
 
 def close_stopped_run(runner, last: Optional[str]) -> str:

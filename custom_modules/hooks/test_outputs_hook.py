@@ -14,9 +14,9 @@ from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
 from ..evaluation.jaccard_metric import format_class_table, scores_from_areas
-from ..workflow.overlay import (comparison_picture, prediction_picture,
+from ..common.overlay import (comparison_picture, prediction_picture,
                                 read_rgb, write_rgb)
-from ..workflow.worst import rank_images, row_title, stem, worst_grid
+from ..common.worst import rank_images, row_title, stem, worst_grid
 from .learning_curves import clearml_backend
 
 
@@ -35,13 +35,16 @@ def trained_iters(runner) -> int:
 
 @HOOKS.register_module()
 class TestOutputsHook(Hook):
-    """Write what ``tools/test.py`` promises.
+    """Write what ``tools/test.py`` promises; declared in the base runtime
+    (``default_hooks.test_outputs``), so any test run of these configs
+    writes the results files.
 
     Args:
-        results_file: JSON with the metrics (percent) and the per-class table.
+        results_file: JSON with the metrics (percent) and the per-class
+            table (default: ``<work_dir>/test_results<suffix>.json``).
         per_image_csv: CSV, one row per image: its Jaccard (mean over the
             classes present in GT or prediction, in [0, 1]) and per-class
-            Jaccard.
+            Jaccard (default: ``<work_dir>/per_image<suffix>.csv``).
         out_dir: predicted masks as PNG (uint8 class ids), one per image.
         show_dir: image | ground truth | prediction | errors PNG per image.
         worst: rank images by their Jaccard and picture the ``worst``
@@ -50,27 +53,45 @@ class TestOutputsHook(Hook):
             worst first with a rank, at ``worst_csv``; the grid is logged to
             the visualizer (ClearML) too. 0 turns it off.
         worst_png, worst_csv: where those go (default: beside
-            ``results_file``, ``worst.png`` / ``worst.csv``).
+            ``results_file``, ``worst<suffix>.png`` / ``.csv``).
+        suffix: added to the default file names (``tools/test.py --tta``
+            sets ``'_tta'``, so plain and TTA results sit side by side).
     """
 
     priority = 'NORMAL'
 
-    def __init__(self, results_file: str, per_image_csv: Optional[str] = None,
+    def __init__(self, results_file: Optional[str] = None,
+                 per_image_csv: Optional[str] = None,
                  out_dir: Optional[str] = None,
                  show_dir: Optional[str] = None, worst: int = 0,
                  worst_png: Optional[str] = None,
-                 worst_csv: Optional[str] = None) -> None:
+                 worst_csv: Optional[str] = None, suffix: str = '') -> None:
         self.results_file = results_file
         self.per_image_csv = per_image_csv
         self.out_dir = out_dir
         self.show_dir = show_dir
         self.worst = worst
-        folder = osp.dirname(osp.abspath(results_file))
-        self.worst_png = worst_png or osp.join(folder, 'worst.png')
-        self.worst_csv = worst_csv or osp.join(folder, 'worst.csv')
+        self.worst_png = worst_png
+        self.worst_csv = worst_csv
+        self.suffix = suffix
         self._masks: dict = {}  # img_path -> (pred PNG bytes, gt PNG bytes)
 
+    def resolve_paths(self, work_dir: Optional[str]) -> None:
+        """Fill the file names not given, from the run's work dir (or the
+        folder of ``results_file``, or the current one)."""
+        s = self.suffix
+        work_dir = work_dir or (osp.dirname(osp.abspath(self.results_file))
+                                if self.results_file else '.')
+        self.results_file = self.results_file or osp.join(
+            work_dir, f'test_results{s}.json')
+        self.per_image_csv = self.per_image_csv or osp.join(
+            work_dir, f'per_image{s}.csv')
+        folder = osp.dirname(osp.abspath(self.results_file))
+        self.worst_png = self.worst_png or osp.join(folder, f'worst{s}.png')
+        self.worst_csv = self.worst_csv or osp.join(folder, f'worst{s}.csv')
+
     def before_test(self, runner) -> None:
+        self.resolve_paths(getattr(runner, 'work_dir', None))
         for folder in (self.out_dir, self.show_dir):
             if folder:
                 os.makedirs(folder, exist_ok=True)

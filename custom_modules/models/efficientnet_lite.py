@@ -171,7 +171,7 @@ class EfficientNetLite(BaseModule):
             return
         from mmengine.runner.checkpoint import CheckpointLoader
 
-        from ..workflow.checkpoints import assert_fits
+        from ..common.weights import assert_fits
         source = cfg['checkpoint']
         ckpt = CheckpointLoader.load_checkpoint(source, map_location='cpu')
         state = encoder_state_dict(ckpt, cfg.get('prefix'))

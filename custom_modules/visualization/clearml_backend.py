@@ -17,7 +17,7 @@ from mmengine.logging import print_log
 from mmengine.visualization.vis_backend import BaseVisBackend, force_init_env
 from mmseg.registry import VISBACKENDS
 
-from ..workflow.hyperparameters import run_hyperparameters
+from .hyperparameters import run_hyperparameters
 
 
 def clearml_mode(probe_timeout: float = 3.0) -> Tuple[str, str]:

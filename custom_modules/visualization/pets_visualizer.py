@@ -11,8 +11,8 @@ from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
-from ..datasets.pets import PETS_CLASSES
-from ..workflow.overlay import comparison_picture
+from ..data.masks import CLASSES as PETS_CLASSES
+from ..common.overlay import comparison_picture
 
 
 def _mask(sample: SegDataSample, key: str) -> Optional[np.ndarray]:
@@ -30,7 +30,7 @@ class PetsVisualizer(SegLocalVisualizer):
     (ground truth | prediction, class names drawn on the blobs). Here each
     picture is the photo, the ground truth, the prediction and the errors,
     each panel titled, with the class legend below
-    (:func:`custom_modules.workflow.overlay.comparison_picture`, the same
+    (:func:`custom_modules.common.overlay.comparison_picture`, the same
     picture as ``tools/test.py --show-dir``). Datasets with other classes
     than the pets' fall back to mmseg's drawing.
 

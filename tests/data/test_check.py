@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from custom_modules.data.check import Thresholds, check_dataset, count_holes
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.report import write_report
 from custom_modules.data.stats import dataset_stats, split_stats
 

@@ -6,7 +6,7 @@ import pytest
 
 from custom_modules.data.class_weights import (class_weights, compute_weights,
                                                count_pixels)
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.masks import write_mask
 
 

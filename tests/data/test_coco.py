@@ -7,7 +7,7 @@ from pycocotools import mask as mask_utils
 
 from custom_modules.data.coco import (coco_to_masks, mask_annotations,
                                       masks_to_coco)
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.masks import read_mask, write_mask
 
 pytestmark = pytest.mark.filterwarnings(  # pycocotools vs numpy 2

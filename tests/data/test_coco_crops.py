@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from custom_modules.data.coco_crops import prepare_from_coco, square_box
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.layout import list_pairs
 from custom_modules.data.masks import read_image, read_mask
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from custom_modules.data.course import import_course
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.layout import list_pairs
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from custom_modules.data.download import download
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 
 
 def test_download_copies_file_url(tmp_path):

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.labelme import (convert_labelme_dir, labelme_to_mask,
                                          shapes_to_mask)
 from custom_modules.data.masks import read_image, read_mask

@@ -1,7 +1,7 @@
 """custom_modules.data.layout: pairing files and output safety."""
 import pytest
 
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.layout import (list_pairs, present_splits,
                                         prepare_output, refuse_existing_files)
 

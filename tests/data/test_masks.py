@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.masks import (class_value, copy_as_rgb_jpeg,
                                        jpeg_components,
                                        read_image, read_mask, write_mask)

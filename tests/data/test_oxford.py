@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from custom_modules.data import oxford
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.layout import list_pairs
 from custom_modules.data.masks import jpeg_components, read_mask
 from custom_modules.data.oxford import (parse_list, prepare_oxford,

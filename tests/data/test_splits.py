@@ -1,7 +1,7 @@
 """custom_modules.data.splits.split_items."""
 import pytest
 
-from custom_modules.data.errors import DataError
+from custom_modules.common.errors import DataError
 from custom_modules.data.splits import split_items
 
 

@@ -5,7 +5,7 @@ import torch
 from helpers import tiny_segmentor
 
 from custom_modules.hooks import ChannelsLastHook, uses_channels_last
-from custom_modules.workflow.config import load_config
+from custom_modules.tools.config import load_config
 
 
 def tiny_unet():

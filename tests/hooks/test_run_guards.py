@@ -1,6 +1,6 @@
 """NonFiniteLossHook and InterruptHook on a stand-in runner (the tools'
-behaviour end to end is in tests/workflow/test_train_cli_errors.py and
-tests/workflow/test_interrupt_resume.py)."""
+behaviour end to end is in tests/tools/test_train_cli_errors.py and
+tests/tools/test_interrupt_resume.py)."""
 import os
 import signal
 from types import SimpleNamespace

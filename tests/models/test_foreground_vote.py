@@ -8,7 +8,7 @@ from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-import custom_modules  # noqa: F401
+import custom_modules.plugins  # noqa: F401  (compat + registration)
 from custom_modules.models import FlipTTA, vote_foreground
 
 

@@ -5,7 +5,7 @@ import torch
 from mmengine.config import ConfigDict
 from mmseg.registry import MODELS
 
-import custom_modules  # noqa: F401
+import custom_modules.plugins  # noqa: F401  (compat + registration)
 
 
 @pytest.mark.parametrize('depth,channels', [

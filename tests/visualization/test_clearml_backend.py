@@ -91,7 +91,7 @@ def test_test_runs_are_testing_tasks(no_credentials, tmp_path):
     """tools/test.py names a testing task; training stays the default."""
     import torch
 
-    from custom_modules.workflow import test as test_tool
+    from custom_modules.tools import test as test_tool
     checkpoint = tmp_path / 'ckpt.pth'
     torch.save({'state_dict': {}}, checkpoint)  # checked before the run
     args = test_tool.build_parser().parse_args(

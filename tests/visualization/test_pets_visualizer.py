@@ -7,8 +7,8 @@ from mmengine.visualization import BaseVisBackend
 from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 
-import custom_modules  # noqa: F401
-from custom_modules.workflow import overlay
+import custom_modules.plugins  # noqa: F401  (compat + registration)
+from custom_modules.common import overlay
 
 
 class CapturingBackend(BaseVisBackend):

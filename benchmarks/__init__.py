@@ -1,0 +1,1 @@
+"""Speed, time-budget and port-check scripts; their logic is in :mod:`benchmarks.lib`."""

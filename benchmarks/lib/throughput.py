@@ -1,0 +1,300 @@
+"""Training and inference speed of a config: the project's runner against a
+bare PyTorch loop on the same model and tensors (benchmarks/throughput.py).
+
+Per config, in a fresh process (so peak memory is that config's):
+- ``runner_train``: steady-state img/s of ``Runner.train()`` with the
+  config's data pipeline, workers and hooks (validation and checkpoints
+  off), timed after warm-up iterations; median of several rounds that
+  alternate with the bare loop.
+- ``bare_train``: img/s (median of the rounds) of ``loss = model(x, samples, mode='loss');
+  backward; AdamW step`` on one preprocessed batch of the same size, reused
+  (in channels_last and under bfloat16 autocast when the config's
+  ``ChannelsLastHook`` / ``AutocastOptimWrapper`` put the runner's model
+  there).
+- ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
+  val split, plain and with the flip TTA wrapper (``tools/test.py --tta``),
+  in the precision ``tools/test.py`` uses (channels_last and bfloat16 as
+  the config trains, :func:`inference.runner_inference_precision`).
+- ``peak_rss_mb``: the process's peak resident memory.
+- ``train_gflop_per_img``: FLOPs (GFLOP) of one training step's forward +
+  backward pass per image (:func:`step_cost.train_step_flops`: matrix
+  products and convolutions only); ``train_gflops``: that times
+  ``runner_train``, the GFLOP/s the runner achieves; ``train_dtype``: the
+  dtype its convolutions run in.
+- ``peak_gflops`` / ``train_pct_of_peak``: the GFLOP/s of 2048x2048 matrix
+  products in ``train_dtype`` (:func:`step_cost.matmul_gflops`, measured
+  once per run by the parent process, :func:`with_peak`) and
+  ``train_gflops`` as a percentage of it.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import os.path as osp
+import platform
+import resource
+import statistics
+import tempfile
+import time
+from typing import List, Optional, Sequence
+
+from custom_modules import plugins  # noqa: F401  (the patched, registered stack first)
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+
+from custom_modules.hooks.channels_last import uses_channels_last
+from custom_modules.optim import autocast_dtype
+from .budget import calibration_config, seconds_per_iteration
+from custom_modules.tools.inference import runner_inference_precision, wrap_tta
+from .step_cost import (adamw_for, bare_batch, bare_step, train_dtype,
+                        train_step_flops)
+
+
+class _TestClock(Hook):
+    """Time stamps after every test iteration, the first ``skip`` left out."""
+
+    priority = 'VERY_LOW'
+
+    def __init__(self, skip: int = 2) -> None:
+        self.skip = skip
+        self.stamps: List[float] = []
+        self.batch_sizes: List[int] = []
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None,
+                        outputs=None) -> None:
+        if batch_idx + 1 >= self.skip:
+            self.stamps.append(time.perf_counter())
+            self.batch_sizes.append(len(outputs))
+
+    def images_per_second(self) -> float:
+        if len(self.stamps) < 2:
+            raise RuntimeError('too few test batches to time; use more images')
+        return sum(self.batch_sizes[1:]) / (self.stamps[-1] - self.stamps[0])
+
+
+def test_images_per_second(cfg: Config, tta: bool, images: int = 48) -> float:
+    """Inference img/s of ``Runner.test()`` on the first ``images`` val images
+    (random weights: speed does not depend on them), as ``tools/test.py``
+    runs it (channels_last, bfloat16 autocast as the config trains)."""
+    from mmengine.runner import Runner
+    test = copy.deepcopy(cfg)
+    test.test_dataloader = copy.deepcopy(cfg.val_dataloader)
+    test.test_dataloader.dataset.indices = images
+    test.test_evaluator = copy.deepcopy(cfg.val_evaluator)
+    if tta:
+        wrap_tta(test)
+    runner_inference_precision(test, 'cpu')
+    with tempfile.TemporaryDirectory(prefix='throughput_test_') as tmp:
+        test = calibration_config(test, tmp)
+        runner = Runner.from_cfg(test)
+        clock = _TestClock()
+        runner.register_hook(clock)
+        runner.test()
+        return clock.images_per_second()
+
+
+def bare_train_images_per_second(cfg: Config, iters: int = 8, skip: int = 1,
+                                 max_seconds: float = 45.0,
+                                 channels_last: bool = False,
+                                 autocast: Optional[torch.dtype] = None
+                                 ) -> float:
+    """img/s of a plain PyTorch training loop on one real batch, reused.
+
+    Median step time over ``iters`` steps after ``skip`` (fewer, but at
+    least 3, once ``max_seconds`` have passed). ``channels_last`` puts the
+    model and the batch in that memory format; ``autocast`` (a dtype) runs
+    the forward pass under ``torch.autocast`` on the CPU.
+    """
+    batch = bare_batch(cfg, channels_last=channels_last)
+    optimizer = adamw_for(cfg, batch.model)
+    times: List[float] = []
+    while len(times) < skip + iters:
+        start = time.perf_counter()
+        bare_step(batch, optimizer, autocast)
+        times.append(time.perf_counter() - start)
+        timed = times[skip:]
+        if len(timed) >= 3 and sum(timed) >= max_seconds:
+            break
+    return batch.size / statistics.median(times[skip:])
+
+
+def measure_config(cfg: Config, train_iters: int = 20,
+                   test_images: int = 48, warmup_iters: int = 30,
+                   rounds: int = 3) -> dict:
+    """All speed figures of one prepared config (see the module docstring).
+
+    The runner and the bare loop take turns ``rounds`` times, so a slow
+    spell of the machine hits both; ``runner_over_bare`` is the median of
+    the per-round ratios, with their min and max. The runner is timed in
+    steady state: after ``warmup_iters`` iterations (30 of batch 8 cover
+    the 198 pets training images once, so cached images are all decoded)
+    or 60 s, whichever ends first.
+    """
+    batch = cfg.train_dataloader.batch_size
+    runners, bares = [], []
+    for _ in range(rounds):
+        runners.append(batch / seconds_per_iteration(
+            cfg, skip=warmup_iters, timed=train_iters))
+        bares.append(bare_train_images_per_second(
+            cfg, iters=min(train_iters, 8),
+            channels_last=uses_channels_last(cfg),
+            autocast=autocast_dtype(cfg, 'cpu')))
+    ratios = [r / b for r, b in zip(runners, bares)]
+    plain = test_images_per_second(cfg, tta=False, images=test_images)
+    tta = test_images_per_second(cfg, tta=True, images=test_images)
+    runner_train = statistics.median(runners)
+    gflop = train_step_flops(cfg) / 1e9
+    return dict(batch=batch, rounds=rounds,
+                runner_train=round(runner_train, 3),
+                bare_train=round(statistics.median(bares), 3),
+                runner_over_bare=round(statistics.median(ratios), 3),
+                runner_over_bare_min=round(min(ratios), 3),
+                runner_over_bare_max=round(max(ratios), 3),
+                runner_test=_significant(plain),
+                runner_test_tta=_significant(tta),
+                tta_time_ratio=round(plain / tta, 3),
+                train_dtype=str(train_dtype(cfg)).replace('torch.', ''),
+                train_gflop_per_img=_significant(gflop),
+                train_gflops=_significant(gflop * runner_train),
+                peak_rss_mb=round(resource.getrusage(
+                    resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+#: Side of the square matrices of the matmul peak (:func:`matmul_peaks`).
+MATMUL_SIZE = 2048
+
+
+def matmul_peaks(dtypes: Sequence[str]) -> dict:
+    """dtype name -> GFLOP/s of ``MATMUL_SIZE`` matrix products in it."""
+    from .step_cost import matmul_gflops
+    return {name: round(matmul_gflops(getattr(torch, name), MATMUL_SIZE), 1)
+            for name in sorted(set(dtypes))}
+
+
+def with_peak(row: dict, peaks: dict) -> dict:
+    """``row`` plus ``peak_gflops`` (the matmul peak in its ``train_dtype``)
+    and ``train_pct_of_peak`` (its ``train_gflops`` as % of that peak)."""
+    peak = peaks.get(row.get('train_dtype'))
+    if peak is None or 'train_gflops' not in row:
+        return row
+    return dict(row, peak_gflops=peak,
+                train_pct_of_peak=round(100 * row['train_gflops'] / peak, 1))
+
+
+def _significant(value: float, digits: int = 4) -> float:
+    """``value`` rounded to ``digits`` significant digits (tiny test models
+    have FLOP counts that fixed decimals would round to 0)."""
+    return float(f'{value:.{digits}g}')
+
+
+def machine_info(peaks: Optional[dict] = None) -> dict:
+    """CPU, threads and library versions for the benchmark header, and the
+    matmul ``peaks`` (dtype name -> GFLOP/s) when given."""
+    import mmcv
+    import mmengine
+    import mmseg
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            names = [ln.split(':', 1)[1].strip() for ln in f
+                     if ln.startswith('model name')]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return dict(cpu=cpu, cores=os.cpu_count(),
+                torch_threads=torch.get_num_threads(),
+                gpu=torch.cuda.get_device_name(0)
+                if torch.cuda.is_available() else None,
+                python=platform.python_version(), torch=torch.__version__,
+                mmengine=mmengine.__version__, mmcv=mmcv.__version__,
+                mmseg=mmseg.__version__, bf16_native=bool(
+                    torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+                matmul_size=MATMUL_SIZE, matmul_peak_gflops=peaks or {})
+
+
+def machine_header(machine: dict) -> str:
+    """The lines above the table: CPU, threads, versions, matmul peak."""
+    text = (f"Measured on {machine['cpu']} ({machine['cores']} cores, "
+            f"{machine['torch_threads']} torch threads), torch "
+            f"{machine['torch']}, mmengine {machine['mmengine']}, mmcv "
+            f"{machine['mmcv']}, mmseg {machine['mmseg']}.")
+    peaks = machine.get('matmul_peak_gflops')
+    if peaks:
+        size = machine.get('matmul_size', MATMUL_SIZE)
+        text += (f"\nMatmul peak ({size}x{size}, "
+                 f"{machine['torch_threads']} torch threads): " +
+                 ', '.join(f'{d} {g:.1f} GFLOP/s' for d, g in peaks.items())
+                 + '.')
+    return text
+
+
+def markdown_table(rows: Sequence[dict]) -> str:
+    """The throughput rows as a markdown table (img/s, ratios, GFLOP, MB);
+    ``–`` where a row (from an older run) lacks a figure."""
+    head = ('| config | batch | train img/s (runner) | train img/s (bare '
+            'loop) | runner / bare | train GFLOP/img | train GFLOP/s '
+            '(runner) | % of matmul peak | test img/s | test img/s (flip '
+            'TTA) | TTA time / plain | peak RSS MB |\n'
+            '|---|---|---|---|---|---|---|---|---|---|---|---|\n')
+    lines = [f"| {r['config']} | {r['batch']} | {r['runner_train']:.2f} | "
+             f"{r['bare_train']:.2f} | {_ratio(r)} | "
+             f"{_fmt(r, 'train_gflop_per_img', '.2f')} | "
+             f"{_fmt(r, 'train_gflops', '.1f')} | {_peak_share(r)} | "
+             f"{r['runner_test']:.2f} | {r['runner_test_tta']:.2f} | "
+             f"{r['tta_time_ratio']:.3f} | {r['peak_rss_mb']} |"
+             for r in rows]
+    return head + '\n'.join(lines) + '\n'
+
+
+def _fmt(row: dict, key: str, spec: str) -> str:
+    return format(row[key], spec) if row.get(key) is not None else '–'
+
+
+def _peak_share(row: dict) -> str:
+    """``12.3 (bfloat16)``: % of the matmul peak in the training dtype."""
+    if row.get('train_pct_of_peak') is None:
+        return '–'
+    return f"{row['train_pct_of_peak']:.1f} ({row['train_dtype']})"
+
+
+def _ratio(row: dict) -> str:
+    """Median runner/bare ratio, with its range over rounds when measured."""
+    text = f"{row['runner_over_bare']:.3f}"
+    if row.get('rounds', 1) > 1:
+        text += (f" ({row['runner_over_bare_min']:.2f}-"
+                 f"{row['runner_over_bare_max']:.2f}, {row['rounds']} rounds)")
+    return text
+
+
+def replace_section(path: str, name: str, text: str) -> None:
+    """Put ``text`` between ``<!-- name:start -->`` and ``<!-- name:end -->``
+    in ``path`` (appending the markers if the file lacks them)."""
+    start, end = f'<!-- {name}:start -->', f'<!-- {name}:end -->'
+    doc = open(path).read() if osp.exists(path) else ''
+    block = f'{start}\n{text.rstrip()}\n{end}'
+    if start in doc and end in doc:
+        before, rest = doc.split(start, 1)
+        after = rest.split(end, 1)[1]
+        doc = before + block + after
+    else:
+        doc = doc.rstrip() + ('\n\n' if doc else '') + block + '\n'
+    with open(path, 'w') as f:
+        f.write(doc)
+
+
+def dump(obj, path: str) -> None:
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=2)
+
+
+def prepared_config(config: str, data_root=None, clearml: bool = False,
+                    work_dir=None, cfg_options=()) -> Config:
+    """``config`` as ``tools/train.py CONFIG --pretrained none
+    [--cfg-options ...]`` builds it."""
+    from custom_modules.tools.train import build_config
+    return build_config(
+        config, pretrained='none', data_root=data_root, clearml=clearml,
+        work_dir=work_dir or tempfile.mkdtemp(prefix='throughput_'),
+        cfg_options=list(cfg_options))

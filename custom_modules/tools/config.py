@@ -1,0 +1,245 @@
+"""Loading a config and applying the tools' common overrides."""
+from __future__ import annotations
+
+import argparse
+import difflib
+import inspect
+import os.path as osp
+import re
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
+
+from mmengine.config import Config, DictAction
+
+from ..common.errors import UserError
+
+
+def _init_params(type_name: str) -> Optional[Tuple[set, bool]]:
+    """Argument names a registered class accepts, and whether it also takes
+    arbitrary keywords (``**kwargs`` all the way up its bases); None for a
+    type no registry knows."""
+    from mmseg.registry import DATASETS, HOOKS, METRICS, MODELS, VISBACKENDS
+    from mmengine.registry import (LOOPS, OPTIM_WRAPPERS, OPTIMIZERS,
+                                   PARAM_SCHEDULERS)
+    for registry in (MODELS, DATASETS, METRICS, HOOKS, VISBACKENDS, LOOPS,
+                     OPTIM_WRAPPERS, OPTIMIZERS, PARAM_SCHEDULERS):
+        cls = registry.get(type_name)
+        if cls is not None:
+            break
+    else:
+        return None
+    params: set = set()
+    for klass in inspect.getmro(cls):
+        if '__init__' not in vars(klass):
+            continue
+        sig = inspect.signature(vars(klass)['__init__'])
+        params |= {p for p in sig.parameters if p != 'self'}
+        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            return params, False
+    return params, True
+
+
+def _closest(key: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f'; did you mean {match[0]!r}?' if match else ''
+
+
+def _accepts(type_name: str, part: str) -> Optional[str]:
+    """None if ``type_name``'s constructor takes ``part``, else the
+    reason. A class that forwards ``**kwargs`` takes any new name except
+    one that is a near-miss of a named argument (``intervall``)."""
+    found = _init_params(type_name)
+    if found is None:
+        return None
+    params, open_ended = found
+    near = _closest(part, params - {'args', 'kwargs'})
+    if part in params or (open_ended and not near):
+        return None
+    return f'{type_name} has no argument {part!r}{near}'
+
+
+class CfgOptionsAction(DictAction):
+    """mmengine's ``--cfg-options KEY=VALUE ...`` parser, with a one-line
+    :class:`UserError` for what it cannot parse, before anything runs: an
+    item without ``=``, and lists of dicts (``custom_hooks=[dict(...)]``),
+    which belong in a child config."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for item in values:
+            key, sep, value = item.partition('=')
+            if not sep or not key:
+                raise UserError(f'--cfg-options {item}: give KEY=VALUE, '
+                                'e.g. train_cfg.max_iters=500')
+            if re.search(r'\bdict\(', value):
+                raise UserError(
+                    f'--cfg-options {key}: dicts inside a value cannot be '
+                    'given on the command line; write a child config '
+                    f"(_base_ = ['PARENT.py']) that sets {key}")
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _check_value(key: str, old: Any, new: Any) -> None:
+    """A number or switch in the config stays a number or switch."""
+    if isinstance(old, bool) and not isinstance(new, bool):
+        raise UserError(f'--cfg-options {key}={new}: expects True or False')
+    if isinstance(old, (int, float)) and not isinstance(old, bool) and \
+            isinstance(new, str):
+        raise UserError(f'--cfg-options {key}={new}: expects a number '
+                        f'(now {old})')
+
+
+def parse_cfg_options(options: Sequence[str]) -> dict:
+    """``KEY=VALUE`` strings -> dict, as ``--cfg-options`` parses them."""
+    ns = argparse.Namespace()
+    CfgOptionsAction(['--cfg-options'], 'cfg_options')(None, ns,
+                                                       list(options))
+    return ns.cfg_options or {}
+
+
+#: Top-level keys the configs no longer have -> where that setting is now.
+MOVED_KEYS = {'early_stopping': 'default_hooks.early_stopping'}
+
+
+def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
+    """Refuse ``--cfg-options`` keys that look like typos, before the run.
+
+    A key must exist in the config, except an argument of a registered
+    module (a dict with ``type``) that its class accepts, at any depth
+    (``test_dataloader.dataset.data_prefix.img_path``), or a new top-level
+    key with no close existing match. The error names the closest valid key.
+    """
+    tree = cfg.to_dict()
+    for key in options:
+        parts = key.split('.')
+        if parts[0] in MOVED_KEYS and parts[0] not in tree:
+            new = '.'.join([MOVED_KEYS[parts[0]], *parts[1:]])
+            raise UserError(f'--cfg-options {key}: the config has no key '
+                            f'{parts[0]!r}; use {new}')
+        node: Any = tree
+        for depth, part in enumerate(parts):
+            where = '.'.join(parts[:depth]) or 'the config'
+            if isinstance(node, (list, tuple)):
+                if not (part.isdigit() and int(part) < len(node)):
+                    raise UserError(f'--cfg-options {key}: {where} is a list '
+                                    f'of {len(node)}; use an index')
+                node = node[int(part)]
+                continue
+            if not isinstance(node, dict):
+                break
+            if part in node:
+                node = node[part]
+                if depth == len(parts) - 1:
+                    _check_value(key, node, options[key])
+                continue
+            last = depth == len(parts) - 1
+            if last and depth == 0 and not _closest(part, node):
+                break
+            if isinstance(node.get('type'), str):
+                refused = _accepts(node['type'], part)
+                if refused is None:
+                    break
+                raise UserError(f'--cfg-options {key}: {refused}')
+            raise UserError(f'--cfg-options {key}: {where} has no key '
+                            f'{part!r}{_closest(part, node)}')
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """``Config.fromfile`` with a one-line error and typo-checked overrides."""
+    if not osp.isfile(path):
+        raise UserError(f'{path}: config not found; the pets configs are in '
+                        'configs/pets/ (e.g. configs/pets/resnet_unet.py)')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def dataloaders(cfg: Config) -> list:
+    """The train/val/test dataloader dicts present in ``cfg``."""
+    return [cfg[k] for k in ('train_dataloader', 'val_dataloader',
+                             'test_dataloader') if cfg.get(k)]
+
+
+def set_data(cfg: Config, data_root: Optional[str] = None,
+             labels: Optional[str] = None) -> None:
+    """Point every dataloader at ``data_root`` and mask folder ``labels``."""
+    for loader in dataloaders(cfg):
+        if data_root:
+            loader.dataset.data_root = data_root
+        if labels:
+            loader.dataset.labels = labels
+    if data_root:
+        cfg.data_root = data_root
+
+
+def set_pretrained(cfg: Config, pretrained: Optional[str]) -> None:
+    """The one switch for encoder weights.
+
+    ``None`` keeps the config's ImageNet weights (downloaded once into
+    ``$TORCH_HOME``), ``'none'`` trains from scratch, anything else is a
+    local file or URL loaded into the backbone.
+    """
+    if pretrained is None:
+        return
+    model = cfg.model
+    model.pretrained = None
+    model.backbone.init_cfg = None if pretrained == 'none' else dict(
+        type='Pretrained', checkpoint=pretrained)
+    if pretrained not in ('none',) and '://' not in pretrained and \
+            not osp.isfile(pretrained):
+        raise UserError(f'{pretrained}: --pretrained file not found; give a '
+                        'checkpoint file, a URL, or none')
+
+
+def pretrained_source(cfg: Config) -> Optional[str]:
+    """The encoder weights ``cfg`` loads at start (file, URL or scheme)."""
+    init = cfg.model.get('backbone', {}).get('init_cfg') or {}
+    return cfg.model.get('pretrained') or init.get('checkpoint')
+
+
+def fetch_pretrained(cfg: Config) -> None:
+    """Download the config's ImageNet weights before the run starts.
+
+    They land in mmengine's cache (``$TORCH_HOME/hub/checkpoints``), where
+    the model's ``init_weights`` finds them. Without network the run trains
+    from scratch instead, with one warning naming the two ways to choose
+    explicitly (``--pretrained none`` or ``--pretrained FILE``).
+    """
+    import urllib.error
+
+    from mmengine.logging import print_log
+    from mmengine.runner.checkpoint import CheckpointLoader
+    source = pretrained_source(cfg)
+    if not source or '://' not in source:
+        return
+    try:
+        CheckpointLoader.load_checkpoint(source, map_location='cpu')
+    except urllib.error.URLError as err:
+        print_log(f'could not download {source} ({err.reason}): training '
+                  'from scratch. Pass --pretrained none to choose that, or '
+                  '--pretrained FILE for weights on disk', logger='current',
+                  level=30)
+        set_pretrained(cfg, 'none')
+
+
+def use_clearml(cfg: Config, enabled: bool, task_name: Optional[str] = None,
+                project: Optional[str] = None, tags=(),
+                task_type: Optional[str] = None) -> None:
+    """Drop the ClearML backend, or name its task/project/tags/type
+    (``task_type='testing'`` for tools/test.py)."""
+    backends = cfg.visualizer.vis_backends
+    kept = []
+    for backend in backends:
+        if backend['type'] == 'PetsClearMLVisBackend':
+            if not enabled:
+                continue
+            if task_name:
+                backend['task_name'] = task_name
+            if project:
+                backend['project'] = project
+            if tags:
+                backend['tags'] = list(tags)
+            if task_type:
+                backend['task_type'] = task_type
+        kept.append(backend)
+    cfg.visualizer.vis_backends = kept

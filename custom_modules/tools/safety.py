@@ -1,0 +1,225 @@
+"""Checks ``tools/train.py`` runs before and around the Runner.
+
+- :func:`preflight`: build the datasets once before the Runner (which
+  creates the work dir, the log and the ClearML task), so bad data is one
+  line and nothing else;
+- :func:`resume_checkpoint`: what ``--resume`` continues from: the file
+  ``last_checkpoint`` names, or the newest complete ``iter_*.pth`` when that
+  is missing or incomplete;
+- :func:`check_start_checkpoint`: the ``--resume``/``load_from`` checkpoint
+  must fit the model (mmengine's own loader is not strict);
+- :func:`configure_distributed`: SyncBN only where it can run.
+"""
+from __future__ import annotations
+
+import copy
+import errno
+import glob
+import os.path as osp
+import re
+import tempfile
+from typing import Optional
+
+from .. import plugins  # noqa: F401  (the patched, registered stack first)
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+from ..compat import checkpoint_damage
+from ..hooks.run_guards import close_stopped_run
+from ..common.weights import check_weights
+from ..common.errors import UserError
+
+
+def _pets_dataset_cfgs(dataset_cfg):
+    """The PetsDataset dicts in a dataset config (wrappers looked through)."""
+    from ..datasets import PetsDataset
+    if not isinstance(dataset_cfg, dict):
+        return
+    kind = dataset_cfg.get('type')
+    if kind in ('PetsDataset', PetsDataset) or (
+            isinstance(kind, type) and issubclass(kind, PetsDataset)):
+        yield dataset_cfg
+    for key in ('dataset', 'datasets'):
+        inner = dataset_cfg.get(key)
+        for item in inner if isinstance(inner, (list, tuple)) else [inner]:
+            yield from _pets_dataset_cfgs(item)
+
+
+def _nearest_existing(path: str) -> str:
+    """``path`` or its nearest ancestor that exists (as anything)."""
+    path = osp.abspath(path)
+    while not osp.lexists(path) and osp.dirname(path) != path:
+        path = osp.dirname(path)
+    return path
+
+
+def check_work_dir(work_dir: str) -> None:
+    """Refuse a work dir that cannot be created or written, creating nothing.
+
+    The nearest existing part of the path must be a folder, and a file must
+    be creatable in it (tried with an unnamed temporary file, which also
+    catches read-only disks, ``/proc`` and root-owned folders; a permission
+    check alone would not).
+
+    Raises:
+        UserError: one line naming ``--work-dir``, the cause and the fix.
+    """
+    fix = 'choose a folder you can write to with --work-dir PATH'
+    existing = _nearest_existing(work_dir)
+    if not osp.isdir(existing):
+        raise UserError(f'--work-dir {work_dir}: {existing} is a file, not a '
+                        f'folder; {fix}')
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        why = err.strerror or str(err)
+        raise UserError(f'--work-dir {work_dir}: cannot write in {existing} '
+                        f'({why}); {fix}') from None
+
+
+def preflight(cfg: Config) -> None:
+    """Check the work dir, then build the train/val datasets (no pipeline)
+    to raise data errors now.
+
+    :class:`~custom_modules.datasets.PetsDataset` checks every file on
+    construction and caches the result, so the Runner's own build of the
+    same datasets repeats only a directory listing.
+    """
+    from mmseg.registry import DATASETS
+    check_work_dir(cfg.work_dir)
+    for key in ('train_dataloader', 'val_dataloader'):
+        loader = cfg.get(key)
+        if not loader:
+            continue
+        for ds in _pets_dataset_cfgs(loader.get('dataset')):
+            ds = copy.deepcopy(dict(ds))
+            ds['pipeline'] = []
+            ds['lazy_init'] = False
+            DATASETS.build(ds)
+
+
+def _iteration(path: str) -> int:
+    found = re.search(r'iter_(\d+)\.pth$', path)
+    return int(found.group(1)) if found else -1
+
+
+def complete(path: str) -> bool:
+    """True when ``path`` is a whole checkpoint file.
+
+    ``torch.save`` writes a zip archive whose directory is at the end, so a
+    truncated file has none (:func:`custom_modules.compat.checkpoint_damage`
+    also refuses empty files and files that are not checkpoints).
+    """
+    return osp.isfile(path) and checkpoint_damage(path) is None
+
+
+def resume_checkpoint(work_dir: str) -> Optional[str]:
+    """The checkpoint ``--resume`` continues from, or None.
+
+    ``<work_dir>/last_checkpoint`` names it (the file of that name in
+    ``work_dir`` first, for a work dir that was copied or moved); when that
+    file is missing, empty, or names a missing or incomplete checkpoint, the
+    newest complete ``iter_*.pth`` in ``work_dir`` is used instead (with a
+    warning).
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    named = None
+    if osp.isfile(pointer):
+        with open(pointer) as f:
+            named = f.read().strip() or None
+    if named:  # a work dir copied or moved elsewhere: prefer its own file
+        for path in (osp.join(work_dir, osp.basename(named)), named):
+            if complete(path):
+                return path
+    found = sorted(glob.glob(osp.join(work_dir, 'iter_*.pth')),
+                   key=_iteration, reverse=True)
+    for path in found:
+        if complete(path):
+            if named:
+                print_log(f'--resume: {named} (named in {pointer}) is missing '
+                          f'or incomplete; resuming from {path}',
+                          logger='current', level=30)
+            return path
+    return None
+
+
+def check_start_checkpoint(runner) -> None:
+    """Refuse a ``--resume``/``load_from`` checkpoint that does not fit.
+
+    Raises :class:`.checkpoints.CheckpointMismatchError` naming the tensors
+    and shapes, or :class:`custom_modules.compat.UnsafeCheckpointError`.
+    """
+    path = runner.cfg.get('load_from')
+    if path:
+        check_weights(runner.model, path)
+
+
+class DiskFullError(UserError):
+    """The disk filled up while the run was writing (a checkpoint)."""
+
+
+#: ``errno`` values of a full disk or an exhausted quota.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def run_training(runner) -> None:
+    """``runner.train()``; a full disk while saving becomes one line.
+
+    The checkpoint being written when the disk filled up is not on disk
+    (:func:`custom_modules.compat.robustness.atomic_write` removes its temporary
+    file) and the earlier ones are untouched; the error names the
+    checkpoint ``--resume`` would continue from (:func:`resume_checkpoint`).
+
+    Raises:
+        DiskFullError: on ``ENOSPC``/``EDQUOT`` from a write.
+    """
+    try:
+        runner.train()
+    except OSError as err:
+        if err.errno not in DISK_FULL:
+            raise
+        kept = close_stopped_run(runner, resume_checkpoint(runner.work_dir))
+        raise DiskFullError(
+            f'{err.filename or runner.work_dir}: no space left on device '
+            f'while writing it (nothing of it was kept); {kept}; free some '
+            'space and run the same command with --resume') from err
+
+
+def _replace_norm(node, old: str, new: str) -> int:
+    count = 0
+    if isinstance(node, dict):
+        norm = node.get('norm_cfg')
+        if isinstance(norm, dict) and norm.get('type') == old:
+            norm['type'] = new
+            count += 1
+        for value in node.values():
+            count += _replace_norm(value, old, new)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += _replace_norm(value, old, new)
+    return count
+
+
+def configure_distributed(cfg: Config, launcher: str) -> None:
+    """SyncBN only where it runs: PyTorch's SyncBN needs CUDA tensors.
+
+    Distributed on CPU (see :mod:`custom_modules.compat`): the config's
+    ``nccl`` backend becomes ``gloo`` (so the run's log says what it uses),
+    ``--sync-bn`` is refused and a config's ``SyncBN`` layers become plain
+    ``BN`` (per-process statistics) with a warning.
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    dist_cfg = (cfg.get('env_cfg') or {}).get('dist_cfg') or {}
+    if dist_cfg.get('backend') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+        print_log('no CUDA: distributed training uses the gloo backend '
+                  'instead of nccl', logger='current', level=30)
+    if cfg.get('sync_bn'):
+        raise UserError('--sync-bn needs CUDA GPUs (SyncBN has no CPU '
+                        'implementation); drop it for CPU processes')
+    if _replace_norm(cfg.get('model'), 'SyncBN', 'BN'):
+        print_log('no CUDA: the model\'s SyncBN layers use per-process BN '
+                  'statistics', logger='current', level=30)

@@ -1,0 +1,78 @@
+"""``tools/test.py``: evaluate a checkpoint, optionally with flip TTA."""
+from __future__ import annotations
+
+import argparse
+import os.path as osp
+from typing import Sequence
+
+from .. import plugins  # noqa: F401  (the patched, registered stack first)
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+from ..compat import check_checkpoint_file
+from ..evaluation.jaccard_metric import format_class_table
+from .arguments import test_parser
+from ..common.weights import load_weights
+from .config import load_config, set_data, use_clearml
+from .console import build_runner, log_header
+from ..common.errors import UserError
+from .inference import no_pretrained_download, wrap_tta  # noqa: F401
+from .inference import runner_inference_precision
+from .safety import check_work_dir
+from .train import default_work_dir, fresh_visualizer
+
+
+build_parser = test_parser
+
+
+def prepare_config(args: argparse.Namespace) -> Config:
+    if not (osp.isfile(args.checkpoint) or '://' in args.checkpoint):
+        raise UserError(f'{args.checkpoint}: checkpoint not found')
+    if '://' not in args.checkpoint:
+        check_checkpoint_file(args.checkpoint)  # before any output exists
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or \
+        default_work_dir(args.config)
+    check_work_dir(cfg.work_dir)
+    set_data(cfg, args.data_root, args.labels)
+    if args.split:
+        cfg.test_dataloader.dataset.split = args.split
+        cfg.test_dataloader.dataset.pop('data_prefix', None)
+    no_pretrained_download(cfg)  # loaded strictly by load_weights
+    cfg.load_from, cfg.resume = None, False  # nothing for the Runner to load
+    if args.tta:
+        wrap_tta(cfg)
+    runner_inference_precision(cfg)  # channels_last, bfloat16 as trained
+    suffix = '_tta' if args.tta else ''
+    # the base runtime declares it; a config without it gets it here
+    hooks = dict(cfg.get('default_hooks') or {})
+    outputs = dict(hooks.get('test_outputs') or dict(type='TestOutputsHook'))
+    outputs.update(suffix=suffix, out_dir=args.out, show_dir=args.show_dir,
+                   worst=args.worst or 0)
+    cfg.default_hooks = dict(hooks, test_outputs=outputs)
+    fresh_visualizer(cfg)
+    name = osp.basename(osp.normpath(cfg.work_dir))
+    use_clearml(cfg, not args.no_clearml, task_name=f'{name}-test{suffix}',
+                project=args.clearml_project, task_type='testing')
+    return cfg
+
+
+def main(argv: Sequence[str]) -> int:
+    """Test; the per-class table comes last (after the metric line and the
+    names of the files written)."""
+    args = build_parser().parse_args(argv)
+    cfg = prepare_config(args)
+    runner = build_runner(cfg, verbose=args.debug)
+    log_header(runner, 'testing', args.config,
+               args.checkpoint, loader='test_dataloader')
+    load_weights(runner.model, args.checkpoint)
+    metrics = runner.test_evaluator.metrics
+    for metric in metrics:  # the table is printed once, below
+        if hasattr(metric, 'log_table'):
+            metric.log_table = False
+    results = runner.test()
+    classes = runner.test_evaluator.dataset_meta['classes']
+    print_log('\n' + format_class_table(results, classes),
+              logger=runner.logger)
+    return 0

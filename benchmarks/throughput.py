@@ -93,7 +93,9 @@ def main(argv) -> int:
                   command='python benchmarks/throughput.py ' + ' '.join(argv))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     tp.dump(result, args.json)
-    table = tp.markdown_table(rows)
+    from benchmarks.lib.hook_costs import hook_table
+    table = tp.markdown_table(rows) + '\nHooks, per training iteration ' \
+        '(first round, timed iterations only):\n\n' + hook_table(rows)
     print(table)
     if args.doc:
         header = (tp.machine_header(result['machine']) +

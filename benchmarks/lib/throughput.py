@@ -6,11 +6,11 @@ Per config, in a fresh process (so peak memory is that config's):
   config's data pipeline, workers and hooks (validation and checkpoints
   off), timed after warm-up iterations; median of several rounds that
   alternate with the bare loop.
-- ``bare_train``: img/s (median of the rounds) of ``loss = model(x, samples, mode='loss');
-  backward; AdamW step`` on one preprocessed batch of the same size, reused
-  (in channels_last and under bfloat16 autocast when the config's
-  ``ChannelsLastHook`` / ``AutocastOptimWrapper`` put the runner's model
-  there).
+- ``bare_train``: img/s (median of the rounds) of ``loss = model(x,
+  samples, mode='loss'); backward; AdamW step`` on one preprocessed batch,
+  reused (channels_last and bfloat16 autocast as the runner's model).
+- ``hook_ms``: each hook's milliseconds per timed training iteration
+  (first round, :class:`~benchmarks.lib.hook_costs.HookCosts`).
 - ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
   val split, plain and with the flip TTA wrapper (``tools/test.py --tta``),
   in the precision ``tools/test.py`` uses (channels_last and bfloat16 as
@@ -47,6 +47,7 @@ from mmengine.hooks import Hook
 from custom_modules.hooks.channels_last import uses_channels_last
 from custom_modules.optim import autocast_dtype
 from .budget import calibration_config, seconds_per_iteration
+from .hook_costs import HookCosts
 from custom_modules.tools.inference import runner_inference_precision, wrap_tta
 from .step_cost import (adamw_for, bare_batch, bare_step, train_dtype,
                         train_step_flops)
@@ -134,9 +135,11 @@ def measure_config(cfg: Config, train_iters: int = 20,
     """
     batch = cfg.train_dataloader.batch_size
     runners, bares = [], []
-    for _ in range(rounds):
+    costs = HookCosts()  # each hook's time, from the first round
+    for i in range(rounds):
         runners.append(batch / seconds_per_iteration(
-            cfg, skip=warmup_iters, timed=train_iters))
+            cfg, skip=warmup_iters, timed=train_iters,
+            **({'costs': costs} if i == 0 else {})))
         bares.append(bare_train_images_per_second(
             cfg, iters=min(train_iters, 8),
             channels_last=uses_channels_last(cfg),
@@ -158,6 +161,7 @@ def measure_config(cfg: Config, train_iters: int = 20,
                 train_dtype=str(train_dtype(cfg)).replace('torch.', ''),
                 train_gflop_per_img=_significant(gflop),
                 train_gflops=_significant(gflop * runner_train),
+                hook_ms=costs.ms_per_iteration(),
                 peak_rss_mb=round(resource.getrusage(
                     resource.RUSAGE_SELF).ru_maxrss / 1024))
 

@@ -1,5 +1,4 @@
 """benchmarks.lib.hook_costs: each hook's time per timed iteration."""
-import ast
 import time
 
 from mmengine.hooks import Hook
@@ -21,14 +20,8 @@ class _SleepsAfterEachIteration(Hook):
 
 def _tiny_cfg(tiny_pets, tmp_path):
     cfg = tp.prepared_config('configs/pets/resnet18_unet.py',
-                             str(tiny_pets), work_dir=str(tmp_path))
-    for item in helpers.TINY_RESNET18_UNET:
-        key, value = item.split('=', 1)
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            pass
-        cfg.merge_from_dict({key: value})
+                             str(tiny_pets), work_dir=str(tmp_path),
+                             cfg_options=helpers.TINY_RESNET18_UNET)
     cfg.train_dataloader.batch_size = 2
     cfg.custom_hooks = [dict(type='_SleepsAfterEachIteration')]
     return cfg

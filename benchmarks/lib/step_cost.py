@@ -177,3 +177,13 @@ def profile_train_steps(cfg: Config, steps: int = 3, warmup: int = 1,
             bare_step(batch, optimizer, autocast)
     return prof.key_averages().table(sort_by='self_cpu_time_total',
                                      row_limit=rows)
+
+
+#: Side of the square matrices of the matmul peak (:func:`matmul_peaks`).
+MATMUL_SIZE = 2048
+
+
+def matmul_peaks(dtypes) -> dict:
+    """dtype name -> GFLOP/s of ``MATMUL_SIZE`` matrix products in it."""
+    return {name: round(matmul_gflops(getattr(torch, name), MATMUL_SIZE), 1)
+            for name in sorted(set(dtypes))}

@@ -49,7 +49,8 @@ from custom_modules.optim import autocast_dtype
 from .budget import calibration_config, seconds_per_iteration
 from .hook_costs import HookCosts
 from custom_modules.tools.inference import runner_inference_precision, wrap_tta
-from .step_cost import (adamw_for, bare_batch, bare_step, train_dtype,
+from .step_cost import (MATMUL_SIZE, adamw_for, bare_batch,
+                        bare_step, matmul_peaks, train_dtype,
                         train_step_flops)
 
 
@@ -164,17 +165,6 @@ def measure_config(cfg: Config, train_iters: int = 20,
                 hook_ms=costs.ms_per_iteration(),
                 peak_rss_mb=round(resource.getrusage(
                     resource.RUSAGE_SELF).ru_maxrss / 1024))
-
-
-#: Side of the square matrices of the matmul peak (:func:`matmul_peaks`).
-MATMUL_SIZE = 2048
-
-
-def matmul_peaks(dtypes: Sequence[str]) -> dict:
-    """dtype name -> GFLOP/s of ``MATMUL_SIZE`` matrix products in it."""
-    from .step_cost import matmul_gflops
-    return {name: round(matmul_gflops(getattr(torch, name), MATMUL_SIZE), 1)
-            for name in sorted(set(dtypes))}
 
 
 def with_peak(row: dict, peaks: dict) -> dict:

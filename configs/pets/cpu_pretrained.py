@@ -41,7 +41,8 @@ test_dataloader = val_dataloader
 
 # AdamW one-cycle, peak 1e-3 for every parameter (the ImageNet encoder
 # too: with a 10x lower encoder rate it reached 80.5 and 76.9 val mDice in
-# 1773 iterations, with one rate 83.5 in 975), 10 % warm-up.
+# 1773 iterations, with one rate 83.5 and 78.8 in 975; seeds 42 and 1,
+# docs/benchmarks.md), 10 % warm-up.
 # 1800 iterations of batch 8 fill about 30 min on 2 AVX512-BF16 cores of an
 # AMD EPYC; benchmarks/budget.py fits the schedule to your machine (975
 # iterations on 2 AVX2-only EPYC cores, which train in float32).

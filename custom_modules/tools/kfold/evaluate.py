@@ -58,6 +58,7 @@ def evaluate_models(cfg: Config, folds: Dict[str, str],
                          folds.items())
     full_model = load_model(cfg, full) if full else None
     first = next(iter(models.values()))
+    flipped = _flipped(models, full_model) if tta else None
     loader = eval_dataloader(cfg, split)
     rows = list(models) + ['ensemble'] + (['ensemble+tta'] if tta else [])
     if full_model is not None:
@@ -73,7 +74,7 @@ def evaluate_models(cfg: Config, folds: Dict[str, str],
             data = first.data_preprocessor(batch, False)
             samples = data['data_samples']
             probs = _batch_probs(models, full_model, data['inputs'],
-                                 [s.metainfo for s in samples], tta)
+                                 [s.metainfo for s in samples], flipped)
             for row, p in probs.items():
                 out = to_predictions(first, p, samples)
                 metrics[row].process(batch, [o.to_dict() for o in out])
@@ -93,22 +94,29 @@ def evaluate_models(cfg: Config, folds: Dict[str, str],
                 images=size)
 
 
-def _batch_probs(models: Dict[str, object], full_model, inputs, metas,
-                 tta: bool) -> Dict[str, object]:
-    """Row -> class probabilities (N, C, H, W) of one batch: each fold
-    model, their ensemble (+ flip TTA) and the full model (+ flip TTA)."""
+def _flipped(models: Dict[str, object], full_model) -> dict:
+    """The flip-TTA wrappers, built once: fold models, then ``'full'``."""
     from ...models.flip_tta import FlipTTA
+    wrapped = {k: FlipTTA(module=m) for k, m in models.items()}
+    if full_model is not None:
+        wrapped['full'] = FlipTTA(module=full_model)
+    return wrapped
+
+
+def _batch_probs(models: Dict[str, object], full_model, inputs, metas,
+                 flipped: Optional[dict]) -> Dict[str, object]:
+    """Row -> class probabilities (N, C, H, W) of one batch: each fold
+    model, their ensemble and the full model, each with flip TTA too when
+    ``flipped`` (from :func:`_flipped`) is given."""
     from ..ensemble import average_probs, model_probs
     probs = OrderedDict((k, model_probs(m, inputs, metas))
                         for k, m in models.items())
     probs['ensemble'] = average_probs(list(probs.values()))
-    if tta:
+    if flipped:
         probs['ensemble+tta'] = average_probs([
-            model_probs(FlipTTA(module=m), inputs, metas)
-            for m in models.values()])
+            model_probs(flipped[k], inputs, metas) for k in models])
     if full_model is not None:
         probs['full'] = model_probs(full_model, inputs, metas)
-        if tta:
-            probs['full+tta'] = model_probs(FlipTTA(module=full_model),
-                                            inputs, metas)
+        if flipped:
+            probs['full+tta'] = model_probs(flipped['full'], inputs, metas)
     return probs

@@ -29,6 +29,7 @@ def main(argv) -> int:
     p.add_argument('--json', default=str(ROOT / 'benchmarks' / 'results' /
                                          'budget.json'))
     args = p.parse_args(argv)
+    import custom_modules.plugins  # noqa: F401  (compat + registration)
     from custom_modules.hooks import plot_budget_curve
     from benchmarks.lib.budget import (budget_table, load_result,
                                                 run_name)

@@ -35,6 +35,7 @@ def main(argv) -> int:
     args = p.parse_args(argv)
     import torch
 
+    import custom_modules.plugins  # noqa: F401  (compat + registration)
     from custom_modules.evaluation.jaccard_metric import (class_areas,
                                                           scores_from_areas)
     from custom_modules.tools.config import load_config

@@ -81,15 +81,19 @@ def main(argv) -> int:
             rows.append(json.load(open(out.name)))
         print(json.dumps(rows[-1]), flush=True)
     peaks = tp.matmul_peaks([r['train_dtype'] for r in rows])
-    rows = [tp.with_peak(r, peaks) for r in rows]
-    # rows of configs not measured this time are kept from the last run
+    machine = tp.machine_info(peaks)
+    rows = [dict(tp.with_peak(r, peaks), cpu=tp.cpu_label(machine))
+            for r in rows]
+    # rows of configs not measured this time are kept from the last run;
+    # those from before the CPU column get the CPU of the file they were in
     measured = {r['config'] for r in rows}
     kept = []
     if Path(args.json).is_file():
-        old = json.loads(Path(args.json).read_text()).get('rows', [])
-        kept = [r for r in old if r['config'] not in measured]
+        old = json.loads(Path(args.json).read_text())
+        kept = [dict(r, cpu=r.get('cpu') or tp.cpu_label(old['machine']))
+                for r in old.get('rows', []) if r['config'] not in measured]
         rows = sorted(rows + kept, key=lambda r: r['config'])
-    result = dict(machine=tp.machine_info(peaks), rows=rows,
+    result = dict(machine=machine, rows=rows,
                   command='python benchmarks/throughput.py ' + ' '.join(argv))
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     tp.dump(result, args.json)
@@ -98,7 +102,7 @@ def main(argv) -> int:
         '(first round, timed iterations only):\n\n' + hook_table(rows)
     print(table)
     if args.doc:
-        header = (tp.machine_header(result['machine']) +
+        header = ('This run: ' + tp.machine_header(result['machine']) +
                   f"\nCommand: `{result['command']}`" +
                   (f" (rows kept from an earlier run: "
                    f"{', '.join(r['config'] for r in kept)})" if kept else '')

@@ -44,10 +44,9 @@ class _IterClock(Hook):
     priority = 'VERY_LOW'
 
     def __init__(self, skip: int, timed: int, max_seconds: float,
-                 warmup_seconds: float = float('inf'), costs=None) -> None:
+                 warmup_seconds: float = float('inf')) -> None:
         self.skip, self.timed, self.max_seconds = skip, timed, max_seconds
         self.warmup_seconds = warmup_seconds
-        self.costs = costs  # a HookCosts counting the timed iterations
         self.stamps: list = []
         self._first = None
 
@@ -64,8 +63,6 @@ class _IterClock(Hook):
         n = len(self.stamps) - 1
         done = n >= self.timed or (n >= 2 and self.stamps[-1] -
                                    self.stamps[0] >= self.max_seconds)
-        if self.costs is not None:
-            self.costs.counting, self.costs.iterations = not done, n
         if done:
             runner.train_loop.stop_training = True
 
@@ -99,22 +96,18 @@ def calibration_config(cfg: Config, work_dir: str) -> Config:
 
 def seconds_per_iteration(cfg: Config, skip: int = 30, timed: int = 20,
                           max_seconds: float = 60.0,
-                          warmup_seconds: float = 60.0, costs=None) -> float:
+                          warmup_seconds: float = 60.0) -> float:
     """Measure one steady-state training iteration of ``cfg`` (seconds).
 
     The first ``skip`` iterations (worker start-up, allocator warm-up,
     image cache filling: 30 of batch 8 see the 198 pets training images) are
     not timed, or fewer once ``warmup_seconds`` have passed; then ``timed``
     iterations, or fewer (at least 2) when they pass ``max_seconds``.
-    ``costs`` (a :class:`~benchmarks.lib.hook_costs.HookCosts`) adds up
-    each hook's time over the timed iterations.
     """
     from mmengine.runner import Runner
     with tempfile.TemporaryDirectory(prefix='budget_calibration_') as tmp:
         runner = Runner.from_cfg(calibration_config(cfg, tmp))
-        if costs is not None:
-            costs.wrap(runner)
-        clock = _IterClock(skip, timed, max_seconds, warmup_seconds, costs)
+        clock = _IterClock(skip, timed, max_seconds, warmup_seconds)
         runner.register_hook(clock)
         runner.train()
         return clock.seconds_per_iter()

@@ -2,10 +2,9 @@
 
 :class:`HookCosts` replaces a Runner's ``call_hook`` with the same loop
 (mmengine 0.10's, error message included) that also adds up, per hook
-class, the seconds its methods take while counting is on. The timing
-clock of :func:`benchmarks.lib.budget.seconds_per_iteration` turns it on
-at its first stamp and off at its last, so the totals cover exactly the
-timed iterations.
+class, the seconds its methods take while counting is on. The measuring
+clock of :func:`benchmarks.lib.alternating.alternating_seconds` turns it
+on for the runner's timed iterations only.
 """
 from __future__ import annotations
 
@@ -38,7 +37,7 @@ class HookCosts:
                         time.perf_counter() - start
         runner.call_hook = call_hook
 
-    def ms_per_iteration(self, skip: Sequence[str] = ('_IterClock',)
+    def ms_per_iteration(self, skip: Sequence[str] = ('AlternatingClock',)
                          ) -> Dict[str, float]:
         """Hook class -> milliseconds per counted iteration, largest first
         (hooks that took under 0.05 ms are left out)."""
@@ -51,7 +50,8 @@ class HookCosts:
 
 def hook_table(rows: Sequence[dict]) -> str:
     """Markdown: per config, each hook's ms per training iteration and its
-    share of the runner's iteration time."""
+    share of the runner's iteration time; then the time the iteration
+    waited for its batch (``loader_wait_ms``), when measured."""
     lines = ['| config | hook | ms / iteration | % of the iteration |',
              '|---|---|---|---|']
     for row in rows:
@@ -59,4 +59,9 @@ def hook_table(rows: Sequence[dict]) -> str:
         for name, ms in (row.get('hook_ms') or {}).items():
             lines.append(f"| {row['config']} | {name} | {ms:.1f} | "
                          f'{100 * ms / iteration_ms:.1f} |')
+        wait = row.get('loader_wait_ms')
+        if wait is not None:
+            lines.append(f"| {row['config']} | (waiting for the data "
+                         f'loader) | {wait:.1f} | '
+                         f'{100 * wait / iteration_ms:.1f} |')
     return '\n'.join(lines) + '\n'

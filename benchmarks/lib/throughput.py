@@ -4,11 +4,15 @@ bare PyTorch loop on the same model and tensors (benchmarks/throughput.py).
 Per config, in a fresh process (so peak memory is that config's):
 - ``runner_train``: steady-state img/s of ``Runner.train()`` with the
   config's data pipeline, workers and hooks (validation and checkpoints
-  off), timed after warm-up iterations; median of several rounds that
-  alternate with the bare loop.
-- ``bare_train``: img/s (median of the rounds) of ``loss = model(x,
+  off), timed after warm-up iterations in blocks that alternate with the
+  bare loop inside the same run (:mod:`.alternating`); median of the blocks.
+- ``bare_train``: img/s (median of the blocks) of ``loss = model(x,
   samples, mode='loss'); backward; AdamW step`` on one preprocessed batch,
   reused (channels_last and bfloat16 autocast as the runner's model).
+- ``runner_over_bare``: median of the per-block ratios (``_min``/``_max``:
+  their range); ``runner_rounds`` / ``bare_rounds``: img/s of each block.
+- ``loader_wait_ms``: mean milliseconds a timed runner iteration waited for
+  its batch (first round; mmengine's ``data_time``).
 - ``hook_ms``: each hook's milliseconds per timed training iteration
   (first round, :class:`~benchmarks.lib.hook_costs.HookCosts`).
 - ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
@@ -46,7 +50,8 @@ from mmengine.hooks import Hook
 
 from custom_modules.hooks.channels_last import uses_channels_last
 from custom_modules.optim import autocast_dtype
-from .budget import calibration_config, seconds_per_iteration
+from .alternating import alternating_seconds
+from .budget import calibration_config
 from .hook_costs import HookCosts
 from custom_modules.tools.inference import runner_inference_precision, wrap_tta
 from .step_cost import (MATMUL_SIZE, adamw_for, bare_batch,
@@ -122,40 +127,39 @@ def bare_train_images_per_second(cfg: Config, iters: int = 8, skip: int = 1,
     return batch.size / statistics.median(times[skip:])
 
 
-def measure_config(cfg: Config, train_iters: int = 20,
-                   test_images: int = 48, warmup_iters: int = 30,
-                   rounds: int = 3) -> dict:
+def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
+                   test_images: int = 48, warmup_iters: int = 30) -> dict:
     """All speed figures of one prepared config (see the module docstring).
 
-    The runner and the bare loop take turns ``rounds`` times, so a slow
-    spell of the machine hits both; ``runner_over_bare`` is the median of
-    the per-round ratios, with their min and max. The runner is timed in
-    steady state: after ``warmup_iters`` iterations (30 of batch 8 cover
-    the 198 pets training images once, so cached images are all decoded)
-    or 60 s, whichever ends first.
+    The runner and the bare loop take turns in ``blocks`` blocks of
+    ``block`` iterations inside one training run
+    (:func:`.alternating.alternating_seconds`), after a warm-up of
+    ``warmup_iters`` iterations (30 of batch 8 cover the 198 pets training
+    images once, so cached images are all decoded) or 60 s, whichever ends
+    first; ``runner_over_bare`` is the median of the per-block ratios, with
+    their min and max.
     """
     batch = cfg.train_dataloader.batch_size
-    runners, bares = [], []
-    costs = HookCosts()  # each hook's time, from the first round
-    for i in range(rounds):
-        runners.append(batch / seconds_per_iteration(
-            cfg, skip=warmup_iters, timed=train_iters,
-            **({'costs': costs} if i == 0 else {})))
-        bares.append(bare_train_images_per_second(
-            cfg, iters=min(train_iters, 8),
-            channels_last=uses_channels_last(cfg),
-            autocast=autocast_dtype(cfg, 'cpu')))
+    costs = HookCosts()
+    waits: List[float] = []
+    runner_s, bare_s = alternating_seconds(
+        cfg, block=block, blocks=blocks, warmup_iters=warmup_iters,
+        costs=costs, waits=waits)
+    runners = [batch / s for s in runner_s]
+    bares = [batch / s for s in bare_s]
     ratios = [r / b for r, b in zip(runners, bares)]
     plain = test_images_per_second(cfg, tta=False, images=test_images)
     tta = test_images_per_second(cfg, tta=True, images=test_images)
     runner_train = statistics.median(runners)
     gflop = train_step_flops(cfg) / 1e9
-    return dict(batch=batch, rounds=rounds,
+    return dict(batch=batch, rounds=blocks, block=block,
                 runner_train=round(runner_train, 3),
                 bare_train=round(statistics.median(bares), 3),
                 runner_over_bare=round(statistics.median(ratios), 3),
                 runner_over_bare_min=round(min(ratios), 3),
                 runner_over_bare_max=round(max(ratios), 3),
+                runner_rounds=[round(r, 3) for r in runners],
+                bare_rounds=[round(b, 3) for b in bares],
                 runner_test=_significant(plain),
                 runner_test_tta=_significant(tta),
                 tta_time_ratio=round(plain / tta, 3),
@@ -163,6 +167,8 @@ def measure_config(cfg: Config, train_iters: int = 20,
                 train_gflop_per_img=_significant(gflop),
                 train_gflops=_significant(gflop * runner_train),
                 hook_ms=costs.ms_per_iteration(),
+                loader_wait_ms=round(1000 * statistics.mean(waits), 1)
+                if waits else None,
                 peak_rss_mb=round(resource.getrusage(
                     resource.RUSAGE_SELF).ru_maxrss / 1024))
 
@@ -208,6 +214,14 @@ def machine_info(peaks: Optional[dict] = None) -> dict:
                 matmul_size=MATMUL_SIZE, matmul_peak_gflops=peaks or {})
 
 
+def cpu_label(machine: dict) -> str:
+    """``AMD EPYC, bf16`` or ``AMD EPYC, no bf16``: the table's CPU column
+    (speeds differ by 2x between CPUs of one name with and without native
+    bfloat16)."""
+    return (f"{machine['cpu']}, "
+            f"{'bf16' if machine.get('bf16_native') else 'no bf16'}")
+
+
 def machine_header(machine: dict) -> str:
     """The lines above the table: CPU, threads, versions, matmul peak."""
     text = (f"Measured on {machine['cpu']} ({machine['cores']} cores, "
@@ -227,12 +241,13 @@ def machine_header(machine: dict) -> str:
 def markdown_table(rows: Sequence[dict]) -> str:
     """The throughput rows as a markdown table (img/s, ratios, GFLOP, MB);
     ``–`` where a row (from an older run) lacks a figure."""
-    head = ('| config | batch | train img/s (runner) | train img/s (bare '
-            'loop) | runner / bare | train GFLOP/img | train GFLOP/s '
+    head = ('| config | CPU | batch | train img/s (runner) | train img/s '
+            '(bare loop) | runner / bare | train GFLOP/img | train GFLOP/s '
             '(runner) | % of matmul peak | test img/s | test img/s (flip '
             'TTA) | TTA time / plain | peak RSS MB |\n'
-            '|---|---|---|---|---|---|---|---|---|---|---|---|\n')
-    lines = [f"| {r['config']} | {r['batch']} | {r['runner_train']:.2f} | "
+            '|---|---|---|---|---|---|---|---|---|---|---|---|---|\n')
+    lines = [f"| {r['config']} | {r.get('cpu', '–')} | {r['batch']} | "
+             f"{r['runner_train']:.2f} | "
              f"{r['bare_train']:.2f} | {_ratio(r)} | "
              f"{_fmt(r, 'train_gflop_per_img', '.2f')} | "
              f"{_fmt(r, 'train_gflops', '.1f')} | {_peak_share(r)} | "
@@ -256,9 +271,10 @@ def _peak_share(row: dict) -> str:
 def _ratio(row: dict) -> str:
     """Median runner/bare ratio, with its range over rounds when measured."""
     text = f"{row['runner_over_bare']:.3f}"
-    if row.get('rounds', 1) > 1:
+    if row.get('rounds', 1) > 1:  # blocks of one run, or (older) runs
+        unit = f"blocks of {row['block']}" if row.get('block') else 'rounds'
         text += (f" ({row['runner_over_bare_min']:.2f}-"
-                 f"{row['runner_over_bare_max']:.2f}, {row['rounds']} rounds)")
+                 f"{row['runner_over_bare_max']:.2f}, {row['rounds']} {unit})")
     return text
 
 

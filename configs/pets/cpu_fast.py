@@ -17,7 +17,7 @@ train_pipeline = [
     dict(type='CachedLoadAnnotations'),
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 2.0),
          keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='FastRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),

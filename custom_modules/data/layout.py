@@ -62,11 +62,33 @@ def present_splits(root: Path, labels_dir: str = DEFAULT_LABELS_DIR
             or (root / labels_dir / s).is_dir()]
 
 
-def _files(folder: Path, suffix: str) -> dict[str, Path]:
+def files_by_stem(folder: str | Path, suffix: str) -> dict[str, Path]:
+    """``{stem: path}`` of the files in ``folder`` whose names end in
+    ``suffix`` (any case), sorted by name; ``{}`` when there is no folder."""
+    folder = Path(folder)
     if not folder.is_dir():
         return {}
-    return {p.stem: p for p in sorted(folder.iterdir())
-            if p.suffix.lower() == suffix and p.is_file()}
+    return {p.name[:-len(suffix)]: p for p in sorted(folder.iterdir())
+            if p.name.lower().endswith(suffix.lower()) and p.is_file()}
+
+
+def pair_folders(image_dir: str | Path, mask_dir: str | Path,
+                 image_suffix: str = IMAGE_SUFFIX,
+                 mask_suffix: str = MASK_SUFFIX, split: str = '') -> Listing:
+    """Pair the images in ``image_dir`` with the masks in ``mask_dir`` by
+    stem (the name without its suffix); the rest are orphans. Sorted by
+    stem; ``split`` is only recorded in each :class:`Pair`."""
+    images = files_by_stem(image_dir, image_suffix)
+    masks = files_by_stem(mask_dir, mask_suffix)
+    listing = Listing()
+    for stem in sorted(images.keys() | masks.keys()):
+        if stem in images and stem in masks:
+            listing.pairs.append(Pair(split, stem, images[stem], masks[stem]))
+        elif stem in images:
+            listing.images_without_mask.append(images[stem])
+        else:
+            listing.masks_without_image.append(masks[stem])
+    return listing
 
 
 def list_pairs(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
@@ -93,16 +115,11 @@ def list_pairs(root: str | Path, labels_dir: str = DEFAULT_LABELS_DIR,
                         f'{labels_dir}/train/*.png')
     listing = Listing()
     for split in splits:
-        images = _files(root / IMG_DIR / split, IMAGE_SUFFIX)
-        masks = _files(root / labels_dir / split, MASK_SUFFIX)
-        for stem in sorted(images.keys() | masks.keys()):
-            if stem in images and stem in masks:
-                listing.pairs.append(Pair(split, stem, images[stem],
-                                          masks[stem]))
-            elif stem in images:
-                listing.images_without_mask.append(images[stem])
-            else:
-                listing.masks_without_image.append(masks[stem])
+        found = pair_folders(root / IMG_DIR / split, root / labels_dir / split,
+                             split=split)
+        listing.pairs += found.pairs
+        listing.images_without_mask += found.images_without_mask
+        listing.masks_without_image += found.masks_without_image
     if strict:
         if listing.images_without_mask:
             p = listing.images_without_mask[0]

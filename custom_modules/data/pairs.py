@@ -12,9 +12,10 @@ from __future__ import annotations
 import io
 from typing import NamedTuple, Optional, Sequence, Tuple
 
-import cv2
 import numpy as np
 from PIL import Image
+
+from .masks import decode_image
 
 
 def truncated(data: bytes) -> bool:
@@ -34,9 +35,10 @@ def _read(path: str) -> bytes:
 
 def _decode_image(data: bytes):
     """BGR ``(H, W, 3)`` as ``LoadImageFromFile`` decodes it (mmcv
-    ``imfrombytes(flag='color', backend='cv2')``), or None."""
+    ``imfrombytes(flag='color', backend='cv2')``; the data tools' own
+    :func:`.masks.decode_image`), or None."""
     try:
-        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        return decode_image(data, '')
     except Exception:  # noqa: BLE001 - any decoder failure is "unreadable"
         return None
 

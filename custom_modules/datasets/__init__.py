@@ -1,6 +1,8 @@
 from .cached_loading import (IMAGE_LOADERS, MASK_LOADERS,
                              CachedLoadAnnotations, CachedLoadImageFromFile)
+from .fast_random_crop import FastRandomCrop
 from .pets import PetsDataset, DatasetError
 
 __all__ = ['PetsDataset', 'DatasetError', 'CachedLoadImageFromFile',
-           'CachedLoadAnnotations', 'IMAGE_LOADERS', 'MASK_LOADERS']
+           'CachedLoadAnnotations', 'FastRandomCrop', 'IMAGE_LOADERS',
+           'MASK_LOADERS']

@@ -1,7 +1,6 @@
 """Pets segmentation dataset: background / cat / dog photos cut from COCO."""
 from __future__ import annotations
 
-import os
 import os.path as osp
 from typing import List, Sequence
 
@@ -11,16 +10,12 @@ from mmseg.registry import DATASETS
 from ..common.errors import DataError
 from ..data.masks import CLASSES as PETS_CLASSES
 from ..data.masks import PALETTE as PETS_PALETTE
+from ..data.layout import files_by_stem, pair_folders
 from .file_checks import check_pairs
 
 
 class DatasetError(DataError, ValueError):
     """A dataset folder is missing, empty or has unmatched files."""
-
-
-def _stems(folder: str, suffix: str) -> dict:
-    return {f[:-len(suffix)]: f for f in sorted(os.listdir(folder))
-            if f.endswith(suffix)}
 
 
 @DATASETS.register_module()
@@ -72,38 +67,40 @@ class PetsDataset(BaseSegDataset):
             raise DatasetError(
                 f'{img_dir}: image folder not found; pass the dataset folder '
                 'with --data-root PATH (layout: img/<split>/*.jpg)')
-        images = _stems(img_dir, self.img_suffix)
+        images = files_by_stem(img_dir, self.img_suffix)
         if not images:
             raise DatasetError(
                 f'{img_dir}: no *{self.img_suffix} images in this split')
-        if ann_dir is not None:
-            if not osp.isdir(ann_dir):
-                raise DatasetError(
-                    f'{ann_dir}: mask folder not found; check the labels '
-                    'folder name (labels or labels_fixed)')
-            masks = _stems(ann_dir, self.seg_map_suffix)
-            problems = [
-                f'{osp.join(img_dir, images[stem])}: image has no mask '
-                f'{stem}{self.seg_map_suffix} in {ann_dir}; add it or remove '
-                'the image' for stem in images if stem not in masks] + [
-                f'{osp.join(ann_dir, masks[stem])}: mask has no image '
-                f'{stem}{self.img_suffix} in {img_dir}; add it or remove the '
-                'mask' for stem in masks if stem not in images]
-            if problems:
-                raise DatasetError(problems[0] + self._more(len(problems)))
-        if ann_dir is not None and self.check_files:
-            self._check_files([(osp.join(img_dir, images[stem]),
-                                osp.join(ann_dir, masks[stem]))
-                               for stem in images])
-        return [
-            dict(img_path=osp.join(img_dir, name),
-                 seg_map_path=(osp.join(ann_dir, stem + self.seg_map_suffix)
-                               if ann_dir is not None else None),
-                 label_map=self.label_map,
-                 reduce_zero_label=self.reduce_zero_label,
-                 seg_fields=[])
-            for stem, name in images.items()
-        ]
+        if ann_dir is None:  # images only (inference on a folder)
+            return [self._info(path, None) for path in images.values()]
+        if not osp.isdir(ann_dir):
+            raise DatasetError(
+                f'{ann_dir}: mask folder not found; check the labels '
+                'folder name (labels or labels_fixed)')
+        listing = pair_folders(img_dir, ann_dir, self.img_suffix,
+                               self.seg_map_suffix)
+        def stem(path, suffix: str) -> str:
+            return path.name[:-len(suffix)]
+        problems = [
+            f'{path}: image has no mask {stem(path, self.img_suffix)}'
+            f'{self.seg_map_suffix} in {ann_dir}; add it or remove the image'
+            for path in listing.images_without_mask] + [
+            f'{path}: mask has no image {stem(path, self.seg_map_suffix)}'
+            f'{self.img_suffix} in {img_dir}; add it or remove the mask'
+            for path in listing.masks_without_image]
+        if problems:
+            raise DatasetError(problems[0] + self._more(len(problems)))
+        if self.check_files:
+            self._check_files([(str(pair.image), str(pair.mask))
+                               for pair in listing.pairs])
+        return [self._info(pair.image, pair.mask) for pair in listing.pairs]
+
+    def _info(self, image, mask) -> dict:
+        """One entry of the data list."""
+        return dict(img_path=str(image),
+                    seg_map_path=None if mask is None else str(mask),
+                    label_map=self.label_map,
+                    reduce_zero_label=self.reduce_zero_label, seg_fields=[])
 
     def _valid_mask_values(self) -> List[int]:
         n = len(self.metainfo['classes'])

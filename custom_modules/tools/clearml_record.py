@@ -31,6 +31,7 @@ def record_task(project: str, name: str, tags: Sequence[str] = (),
     """
     try:
         from clearml import Task
+        from .. import plugins  # noqa: F401  (patched stack first)
         from ..visualization.clearml_backend import clearml_mode
         mode, reason = clearml_mode()
         Task.set_offline(mode == 'offline')

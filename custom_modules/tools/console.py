@@ -27,6 +27,8 @@ from mmengine.runner import Runner
 
 from ..hooks.channels_last import uses_channels_last
 from ..optim import autocast_dtype
+from .inference import describe_precision as describe_inference
+from .inference import test_loop_precision
 
 #: Starts of the Runner's messages that go to the log file only (the
 #: environment message starts with a dashed line, stripped before matching).
@@ -140,14 +142,15 @@ _SHORT = {torch.bfloat16: 'bf16', torch.float16: 'fp16'}
 
 def describe_precision(cfg: Config, training: bool) -> str:
     """``fp32``, ``bf16 autocast`` or ``fp16 autocast (AMP)``, plus
-    ``channels_last`` when the config turns it on."""
+    ``channels_last`` when the config turns it on. For testing, how a
+    config prepared by :func:`.inference.runner_inference_precision`
+    infers (its words: :func:`.inference.describe_precision`)."""
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if not training:
+        return describe_inference(*test_loop_precision(cfg, device))
     text = 'fp32'
     wrapper = cfg.get('optim_wrapper') or {}
-    if not training:
-        if (cfg.get('test_cfg') or {}).get('fp16'):
-            text = 'fp16 autocast'
-    elif wrapper.get('type') == 'AmpOptimWrapper':
+    if wrapper.get('type') == 'AmpOptimWrapper':
         text = f'{_SHORT[getattr(torch, wrapper.get("dtype") or "float16")]}'\
             ' autocast (AMP)'
     elif autocast_dtype(cfg, device) is not None:

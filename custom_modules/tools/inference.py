@@ -89,20 +89,30 @@ def inference_precision(cfg: Config, device_type: str
 
 def describe_precision(channels_last: bool,
                        dtype: Optional[torch.dtype]) -> str:
-    """One log line: how the model infers, and how to change it."""
+    """How the model infers, and how to change it, in words: ``float32``
+    or e.g. ``bfloat16 autocast, channels_last, as in training (...)``."""
     if not (channels_last or dtype):
-        return 'inference: float32'
+        return 'float32'
     how = [f'{str(dtype).replace("torch.", "")} autocast' if dtype else
            'float32', 'channels_last' if channels_last else None]
-    return ('inference: ' + ', '.join(h for h in how if h) + ', as in '
-            'training (--cfg-options inference_precision=float32 for '
-            'float32)')
+    return (', '.join(h for h in how if h) + ', as in training '
+            '(--cfg-options inference_precision=float32 for float32)')
+
+
+def test_loop_precision(cfg: Config, device_type: str
+                        ) -> Tuple[bool, Optional[torch.dtype]]:
+    """``(channels_last, autocast dtype or None)`` of ``Runner.test()``
+    with ``cfg`` as it stands (after :func:`runner_inference_precision`)."""
+    fp16 = (cfg.get('test_cfg') or {}).get('fp16')
+    return (uses_channels_last(cfg),
+            _RUNNER_AUTOCAST.get(device_type) if fp16 else None)
 
 
 def runner_inference_precision(cfg: Config,
                                device_type: Optional[str] = None) -> None:
     """Make ``Runner.test()`` with ``cfg`` infer as
-    :func:`inference_precision` says (``cfg`` is changed in place).
+    :func:`inference_precision` says (``cfg`` is changed in place;
+    :func:`test_loop_precision` reads the result back).
 
     channels_last comes from the config's ``ChannelsLastHook`` (removed for
     ``'float32'``); autocast from mmengine's ``TestLoop(fp16=True)``, which
@@ -131,7 +141,6 @@ def runner_inference_precision(cfg: Config,
         dtype = None
     if dtype is not None:
         cfg.test_cfg = dict(loop, fp16=True)
-    print(describe_precision(channels_last, dtype))
 
 
 def inference_autocast(model: nn.Module, dtype: Optional[torch.dtype]):

@@ -103,7 +103,7 @@ def main(argv: Sequence[str]) -> int:
     channels_last, dtype = inference_precision(cfg, device.split(':')[0])
     model = load_model(cfg, args.checkpoint, tta=args.tta, device=device,
                        channels_last=channels_last)
-    print(describe_precision(channels_last, dtype))
+    print('inference: ' + describe_precision(channels_last, dtype))
     pipeline = inference_pipeline(cfg)
     classes = list(cfg.get('metainfo', {}).get('classes') or
                    ('background', 'cat', 'dog'))

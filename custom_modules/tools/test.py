@@ -44,6 +44,7 @@ def prepare_config(args: argparse.Namespace) -> Config:
     if args.tta:
         wrap_tta(cfg)
     runner_inference_precision(cfg)  # channels_last, bfloat16 as trained
+    # (the header's precision line says which)
     suffix = '_tta' if args.tta else ''
     # the base runtime declares it; a config without it gets it here
     hooks = dict(cfg.get('default_hooks') or {})

@@ -2,10 +2,12 @@
 import time
 
 from mmengine.hooks import Hook
+from mmcv.transforms import BaseTransform
 from mmengine.registry import HOOKS
+from mmseg.registry import TRANSFORMS
 
 import helpers
-from benchmarks.lib import budget, hook_costs
+from benchmarks.lib import alternating, hook_costs
 from benchmarks.lib import throughput as tp
 
 
@@ -16,6 +18,15 @@ class _SleepsAfterEachIteration(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
         time.sleep(0.03)
+
+
+@TRANSFORMS.register_module(force=True)
+class _SleepsPerSample(BaseTransform):
+    """A pipeline step that costs a known 40 ms per sample."""
+
+    def transform(self, results: dict) -> dict:
+        time.sleep(0.04)
+        return results
 
 
 def _tiny_cfg(tiny_pets, tmp_path):
@@ -29,19 +40,42 @@ def _tiny_cfg(tiny_pets, tmp_path):
 
 def test_a_slow_hook_shows_its_cost_per_iteration(tiny_pets, tmp_path):
     costs = hook_costs.HookCosts()
-    seconds = budget.seconds_per_iteration(
-        _tiny_cfg(tiny_pets, tmp_path), skip=2, timed=4, costs=costs)
+    runner_s, bare_s = alternating.alternating_seconds(
+        _tiny_cfg(tiny_pets, tmp_path), block=2, blocks=2, warmup_iters=2,
+        costs=costs)
     assert costs.iterations == 4
     ms = costs.ms_per_iteration()
-    assert 29 <= ms['_SleepsAfterEachIteration'] < 1000 * seconds
-    assert '_IterClock' not in ms  # the measuring clock itself
-    assert sum(ms.values()) < 1000 * seconds  # hooks are part of it
+    assert 29 <= ms['_SleepsAfterEachIteration'] < 1000 * max(runner_s)
+    assert 'AlternatingClock' not in ms  # the measuring clock itself
+    assert sum(ms.values()) < 1000 * max(runner_s)  # hooks are part of it
     assert list(ms.values()) == sorted(ms.values(), reverse=True)
+    assert len(runner_s) == len(bare_s) == 2 and min(bare_s) > 0
+
+
+def test_waits_for_a_slow_loader_are_counted(tiny_pets, tmp_path):
+    """Loading in the training process (no worker): each timed iteration
+    waits for its 2 samples at 40 ms each, and the hooks do not see it."""
+    cfg = _tiny_cfg(tiny_pets, tmp_path)
+    cfg.custom_hooks = []
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False)
+    cfg.train_dataloader.dataset.pipeline.insert(
+        -1, dict(type='_SleepsPerSample'))
+    waits, costs = [], hook_costs.HookCosts()
+    runner_s, _ = alternating.alternating_seconds(
+        cfg, block=2, blocks=2, warmup_iters=2, waits=waits, costs=costs)
+    assert len(waits) == 4 and min(waits) >= 0.08
+    # each block's time holds its iterations' waits
+    assert sum(waits[:2]) <= 2 * runner_s[0]
+    assert sum(waits[2:]) <= 2 * runner_s[1]
+    assert sum(costs.ms_per_iteration().values()) < 80
 
 
 def test_hook_table_gives_the_share_of_the_iteration():
     row = dict(config='x', batch=8, runner_train=8.0,  # 1000 ms/iteration
                hook_ms={'TrainMetricsHook': 25.0, 'CurvesHook': 0.4})
-    lines = hook_costs.hook_table([row, dict(row, config='y', hook_ms={})])
-    assert lines.splitlines()[2:] == ['| x | TrainMetricsHook | 25.0 | 2.5 |',
-                                      '| x | CurvesHook | 0.4 | 0.0 |']
+    lines = hook_costs.hook_table([row, dict(row, config='y', hook_ms={},
+                                             loader_wait_ms=50.0)])
+    assert lines.splitlines()[2:] == [
+        '| x | TrainMetricsHook | 25.0 | 2.5 |',
+        '| x | CurvesHook | 0.4 | 0.0 |',
+        '| y | (waiting for the data loader) | 50.0 | 5.0 |']

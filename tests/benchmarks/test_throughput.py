@@ -31,19 +31,21 @@ def test_markdown_table_has_one_row_per_config():
                  train_gflops=117.28)
     measured = tp.with_peak(dict(row, **flops), {'bfloat16': 400.0})
     assert measured['train_pct_of_peak'] == 29.3  # 117.28 / 400
+    measured['cpu'] = tp.cpu_label(dict(cpu='AMD EPYC', bf16_native=False))
     table = tp.markdown_table([measured, dict(row, config='unet')])
     lines = table.strip().splitlines()
     assert len(lines) == 4
     head = [c.strip() for c in lines[0].strip('|').split('|')]
-    assert head[5:8] == ['train GFLOP/img', 'train GFLOP/s (runner)',
+    assert head[6:9] == ['train GFLOP/img', 'train GFLOP/s (runner)',
                          '% of matmul peak']
     assert all(line.count('|') == lines[0].count('|') for line in lines)
-    assert lines[2].startswith('| cpu_fast | 8 | 9.50 | 10.00 | 0.950 | '
-                               '12.35 | 117.3 | 29.3 (bfloat16) | 40.00 |')
+    assert lines[2].startswith('| cpu_fast | AMD EPYC, no bf16 | 8 | 9.50 | '
+                               '10.00 | 0.950 | 12.35 | 117.3 | '
+                               '29.3 (bfloat16) | 40.00 |')
     assert lines[2].endswith('| 1.951 | 900 |')
     # a row from a run before FLOPs were counted
-    assert lines[3].startswith('| unet | 8 | 9.50 | 10.00 | 0.950 | – | – '
-                               '| – | 40.00 |')
+    assert lines[3].startswith('| unet | – | 8 | 9.50 | 10.00 | 0.950 | – '
+                               '| – | – | 40.00 |')
 
 
 def test_peak_needs_the_rows_dtype():
@@ -87,8 +89,8 @@ def test_measure_tiny_config(tiny_pets, tmp_path):
         cfg.merge_from_dict({key: value})
     cfg.train_dataloader.batch_size = 2
     cfg.val_dataloader.batch_size = 1  # 4 val images: 2 timed batches
-    row = tp.measure_config(cfg, train_iters=3, test_images=4,
-                            warmup_iters=2, rounds=1)
+    row = tp.measure_config(cfg, block=3, blocks=1, test_images=4,
+                            warmup_iters=2)
     assert row['batch'] == 2
     assert row['runner_train'] > 0 and row['bare_train'] > 0
     assert row['runner_over_bare'] == pytest.approx(
@@ -102,27 +104,31 @@ def test_measure_tiny_config(tiny_pets, tmp_path):
         row['train_gflop_per_img'] * row['runner_train'], rel=0.01)
 
 
-def test_ratio_is_the_median_of_alternating_rounds(monkeypatch):
-    """Runner and bare loop take turns; the ratio is the per-round median,
-    with its range, not a ratio of two separately noisy figures."""
-    runner_s = iter([1.0, 0.5, 0.8])  # s/iteration, batch 8: 8, 16, 10 img/s
-    bare = iter([10.0, 10.0, 20.0])
-    monkeypatch.setattr(tp, 'seconds_per_iteration',
-                        lambda cfg, **kw: next(runner_s))
-    monkeypatch.setattr(tp, 'bare_train_images_per_second',
-                        lambda cfg, **kw: next(bare))
+def test_ratio_is_the_median_of_alternating_blocks(monkeypatch):
+    """Runner and bare loop take turns in blocks of one run; the ratio is
+    the per-block median, with its range, not a ratio of two separately
+    noisy figures."""
+    runner_s = [1.0, 0.5, 0.8]  # s/iteration, batch 8: 8, 16, 10 img/s
+    bare_s = [0.8, 0.8, 0.4]  # 10, 10, 20 img/s
+    monkeypatch.setattr(tp, 'alternating_seconds',
+                        lambda cfg, **kw: (runner_s, bare_s))
     monkeypatch.setattr(tp, 'test_images_per_second',
                         lambda cfg, tta, images: 10.0 if tta else 20.0)
     monkeypatch.setattr(tp, 'train_step_flops', lambda cfg: 3e9)
     cfg = Config(dict(train_dataloader=dict(batch_size=8),
                       optim_wrapper=dict(type='OptimWrapper'),
                       custom_hooks=[]))
-    row = tp.measure_config(cfg, rounds=3)
+    row = tp.measure_config(cfg, block=4, blocks=3)
     # ratios 0.8, 1.6, 0.5 -> median 0.8; runner median 10, bare median 10
     assert row['runner_over_bare'] == 0.8
     assert (row['runner_over_bare_min'], row['runner_over_bare_max']) == \
         (0.5, 1.6)
     assert row['rounds'] == 3
+    assert (row['runner_rounds'], row['bare_rounds']) == \
+        ([8.0, 16.0, 10.0], [10.0, 10.0, 20.0])
     assert (row['train_gflop_per_img'], row['train_gflops']) == (3.0, 30.0)
+    line = tp.markdown_table([dict(row, config='x')]).splitlines()[2]
+    assert '| 0.800 (0.50-1.60, 3 blocks of 4) |' in line
+    del row['block']  # a row from before the blocks: separate runs
     line = tp.markdown_table([dict(row, config='x')]).splitlines()[2]
     assert '| 0.800 (0.50-1.60, 3 rounds) |' in line

@@ -2,8 +2,9 @@
 import pytest
 
 from custom_modules.common.errors import DataError
-from custom_modules.data.layout import (list_pairs, present_splits,
-                                        prepare_output, refuse_existing_files)
+from custom_modules.data.layout import (list_pairs, pair_folders,
+                                        present_splits, prepare_output,
+                                        refuse_existing_files)
 
 
 def test_list_pairs_matches_by_stem(make_dataset):
@@ -28,6 +29,24 @@ def test_list_pairs_reports_orphans(make_dataset):
     assert [p.name for p in listing.images_without_mask] == ['train_001.jpg']
     assert [p.name for p in listing.masks_without_image] == ['extra.png']
     assert len(listing.pairs) == 2
+
+
+def test_pair_folders_takes_any_suffixes(tmp_path):
+    """The dataset's pairing: folders and suffixes of its config (any case
+    of the suffix, compound suffixes), orphans returned, sorted by stem."""
+    images, masks = tmp_path / 'photos', tmp_path / 'masks'
+    images.mkdir(), masks.mkdir()
+    for name in ('b.JPG', 'a.jpg', 'c.jpg', 'notes.txt'):
+        (images / name).write_bytes(b'')
+    for name in ('a_mask.png', 'b_mask.png', 'd_mask.png', 'a.png'):
+        (masks / name).write_bytes(b'')
+    listing = pair_folders(images, masks, '.jpg', '_mask.png', split='x')
+    assert [(p.split, p.stem, p.image.name, p.mask.name)
+            for p in listing.pairs] == [('x', 'a', 'a.jpg', 'a_mask.png'),
+                                         ('x', 'b', 'b.JPG', 'b_mask.png')]
+    assert [p.name for p in listing.images_without_mask] == ['c.jpg']
+    assert [p.name for p in listing.masks_without_image] == ['d_mask.png']
+    assert pair_folders(tmp_path / 'none', masks).pairs == []
 
 
 def test_list_pairs_errors_on_missing_root(tmp_path):

@@ -144,12 +144,17 @@ def test_predict_tool_infers_as_trained(trained, tiny_pets, tmp_path,
     (['inference_precision=float32'], (torch.float32, False))])
 def test_test_tool_infers_as_trained(trained, tiny_pets, tmp_path,
                                      native_bf16, head_outputs, options,
-                                     expected):
+                                     expected, capfd):
     _, ckpt = trained
     assert test_tool.main([CONFIG, ckpt, '--data-root', str(tiny_pets),
                            '--work-dir', str(tmp_path), '--no-clearml',
                            '--cfg-options', *helpers.TINY_RESNET18_UNET,
                            *options]) == 0
     assert head_outputs and set(head_outputs) == {expected}
+    out = capfd.readouterr()
+    said = 'bfloat16 autocast, channels_last' if not options else 'float32'
+    header = [line for line in (out.out + out.err).splitlines()
+              if 'precision' in line and said in line]
+    assert len(header) == 1 and 'inference:' not in out.out + out.err
     results = json.loads((tmp_path / 'test_results.json').read_text())
     assert results

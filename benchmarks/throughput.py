@@ -98,13 +98,13 @@ def main(argv) -> int:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     tp.dump(result, args.json)
     from benchmarks.lib.hook_costs import hook_table
-    table = tp.markdown_table(rows) + '\nHooks, per training iteration ' \
-        '(first round, timed iterations only):\n\n' + hook_table(rows)
+    table = tp.markdown_table(rows) + '\nHooks and data-loader waits, per ' \
+        'timed training iteration:\n\n' + hook_table(rows)
     print(table)
     if args.doc:
-        header = ('This run: ' + tp.machine_header(result['machine']) +
+        header = (tp.machine_header(result['machine']) +
                   f"\nCommand: `{result['command']}`" +
-                  (f" (rows kept from an earlier run: "
+                  (f" (rows kept from earlier runs, on the CPU each names: "
                    f"{', '.join(r['config'] for r in kept)})" if kept else '')
                   + '\n\n')
         tp.replace_section(args.doc, 'throughput', header + table)

@@ -20,13 +20,13 @@ train_pipeline = [
     dict(type='FastRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
+    dict(type='FastPackSegInputs'),
 ]
 test_pipeline = [
     dict(type='CachedLoadImageFromFile'),
     dict(type='Resize', scale=crop_size, keep_ratio=True),
     dict(type='CachedLoadAnnotations'),  # full-size masks: scored at 256
-    dict(type='PackSegInputs'),
+    dict(type='FastPackSegInputs'),
 ]
 # One worker: on 2 cores a second one gave no measurable speed-up
 # (docs/benchmarks.md), and every worker takes CPU from the training step.

@@ -28,12 +28,12 @@ train_pipeline = [
          keep_ratio=True),
     dict(type='FastRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs'),
+    dict(type='FastPackSegInputs'),
 ]
 test_pipeline = [
     dict(type='CachedLoadImageFromFile'),
     dict(type='CachedLoadAnnotations'),
-    dict(type='PackSegInputs'),
+    dict(type='FastPackSegInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))

@@ -5,7 +5,7 @@ from typing import Any, Dict
 
 from mmengine.config import Config
 
-from ..datasets import IMAGE_LOADERS, MASK_LOADERS
+from ..datasets import IMAGE_LOADERS, MASK_LOADERS, PACKERS
 
 
 def _flatten(prefix: str, value: Any, out: Dict[str, Any]) -> None:
@@ -50,7 +50,7 @@ def run_hyperparameters(cfg: Config) -> Dict[str, Any]:
     out['data.labels'] = loader.dataset.get('labels')
     out['data.augmentations'] = ', '.join(
         t['type'] for t in loader.dataset.get('pipeline', [])
-        if t['type'] not in IMAGE_LOADERS + MASK_LOADERS + ('PackSegInputs',))
+        if t['type'] not in IMAGE_LOADERS + MASK_LOADERS + PACKERS)
     out['data.crop_size'] = str(cfg.get('crop_size'))
     out['seed'] = cfg.get('randomness', {}).get('seed')
     out['tta'] = tta

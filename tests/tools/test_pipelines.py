@@ -33,7 +33,7 @@ def test_overfit_pipeline_resizes_cached_masks_with_the_image(photo):
     steps = train.overfit_pipeline(cfg.val_dataloader.dataset.pipeline)
     assert [t['type'] for t in steps] == [
         'CachedLoadImageFromFile', 'CachedLoadAnnotations', 'Resize',
-        'PackSegInputs']
+        'FastPackSegInputs']
     out = Compose(steps)(dict(
         img_path=str(photo / 'a.jpg'), seg_map_path=str(photo / 'a.png'),
         reduce_zero_label=False, seg_fields=[]))

@@ -41,6 +41,14 @@ def test_train_test_compare_plot_in_default_work_dir(tiny_pets, tmp_path):
         run_in(tmp_path, 'test.py', CONFIG, ckpt, '--data-root', tiny_pets,
                '--no-clearml', *options, *tta)
     assert len(list(work.glob('*/vis_data/scalars.json'))) == 3
+    # the work dir keeps the training config (compare.py reads it); each
+    # test run's own config is in its <timestamp>/ folder
+    from mmengine.config import Config
+    kept = Config.fromfile(str(work / 'resnet18_unet.py'))
+    assert kept.model.type != 'FlipTTA' and kept.load_from is None
+    tested = [Config.fromfile(str(p)).model.type
+              for p in sorted(work.glob('*/resnet18_unet.py'))]
+    assert tested == [kept.model.type, 'FlipTTA']
 
     out = run_in(tmp_path, 'compare.py', *(tmp_path / 'work_dirs').glob('*'))
     assert 'skipped' not in out

@@ -111,10 +111,33 @@ class VerboseToolRunner(ToolRunner):
     quiet = False
 
 
-def build_runner(cfg: Config, verbose: bool = False) -> Runner:
+class _ConfigInRunFolder:
+    """A Runner that dumps its config into its own ``<timestamp>/`` folder,
+    so the work dir's copy (the training run's config, which
+    ``tools/compare.py`` reads) stays what trained the checkpoints."""
+
+    def dump_config(self) -> None:
+        name = (osp.basename(self.cfg.filename) if self.cfg.filename
+                else f'{self.timestamp}.py')
+        self.cfg.dump(osp.join(self.log_dir, name))
+
+
+class TestToolRunner(_ConfigInRunFolder, ToolRunner):
+    """:class:`ToolRunner` for evaluating a trained run in its work dir."""
+
+
+class VerboseTestToolRunner(_ConfigInRunFolder, VerboseToolRunner):
+    """:class:`TestToolRunner` that prints everything (``--debug``)."""
+
+
+def build_runner(cfg: Config, verbose: bool = False,
+                 testing: bool = False) -> Runner:
     """``Runner.from_cfg(cfg)``; ``verbose`` keeps the full startup log
-    (environment, config, hooks) on the terminal too."""
-    return (VerboseToolRunner if verbose else ToolRunner).from_cfg(cfg)
+    (environment, config, hooks) on the terminal too; ``testing`` leaves
+    the work dir's config copy alone (:class:`TestToolRunner`)."""
+    kinds = {(False, False): ToolRunner, (True, False): VerboseToolRunner,
+             (False, True): TestToolRunner, (True, True): VerboseTestToolRunner}
+    return kinds[verbose, testing].from_cfg(cfg)
 
 
 def log_file(runner: Runner) -> str:

@@ -96,7 +96,8 @@ def describe_precision(channels_last: bool,
     how = [f'{str(dtype).replace("torch.", "")} autocast' if dtype else
            'float32', 'channels_last' if channels_last else None]
     return (', '.join(h for h in how if h) + ', as in training '
-            '(--cfg-options inference_precision=float32 for float32)')
+            '(--cfg-options inference_precision=float32 for float32 in the '
+            'default layout)')
 
 
 def test_loop_precision(cfg: Config, device_type: str

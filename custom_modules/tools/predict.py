@@ -138,6 +138,7 @@ def main(argv: Sequence[str]) -> int:
     print(f'{len(rows)} photos -> {masks_dir} (class ids) and {overlays_dir}; '
           f'class shares: {osp.join(args.out, "predictions.csv")}')
     if failed:
-        print(f'{len(failed)} photos could not be read:\n  ' +
+        print(f'{len(failed)} photo{"s" if len(failed) > 1 else ""} '
+              'could not be read:\n  ' +
               '\n  '.join(failed))
     return 0 if rows else 2

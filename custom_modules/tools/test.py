@@ -64,7 +64,7 @@ def main(argv: Sequence[str]) -> int:
     names of the files written)."""
     args = build_parser().parse_args(argv)
     cfg = prepare_config(args)
-    runner = build_runner(cfg, verbose=args.debug)
+    runner = build_runner(cfg, verbose=args.debug, testing=True)
     log_header(runner, 'testing', args.config,
                args.checkpoint, loader='test_dataloader')
     load_weights(runner.model, args.checkpoint)

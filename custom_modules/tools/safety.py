@@ -17,6 +17,7 @@ import errno
 import glob
 import os.path as osp
 import re
+import sys
 import tempfile
 from typing import Optional
 
@@ -208,8 +209,15 @@ def configure_distributed(cfg: Config, launcher: str) -> None:
     Distributed on CPU (see :mod:`custom_modules.compat`): the config's
     ``nccl`` backend becomes ``gloo`` (so the run's log says what it uses),
     ``--sync-bn`` is refused and a config's ``SyncBN`` layers become plain
-    ``BN`` (per-process statistics) with a warning.
+    ``BN`` (per-process statistics) with a warning. In one process
+    (``launcher='none'``) ``--sync-bn`` has nothing to synchronise: a
+    warning says so instead of ignoring it silently.
     """
+    if launcher == 'none' and cfg.get('sync_bn'):
+        # print: no Runner (and so no logger of this run) exists yet
+        print('warning: --sync-bn has no effect in one process; start one '
+              'process per GPU with torchrun ... --launcher pytorch',
+              file=sys.stderr)
     if launcher == 'none' or torch.cuda.is_available():
         return
     dist_cfg = (cfg.get('env_cfg') or {}).get('dist_cfg') or {}

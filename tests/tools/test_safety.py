@@ -47,6 +47,14 @@ def test_nothing_to_resume(tmp_path):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only behaviour')
+def test_sync_bn_in_one_process_is_not_ignored_silently(capsys):
+    cfg = Config(dict(model=dict(), sync_bn='torch'))
+    configure_distributed(cfg, 'none')
+    assert '--sync-bn has no effect in one process' in capsys.readouterr().err
+    configure_distributed(Config(dict(model=dict())), 'none')
+    assert capsys.readouterr().err == ''
+
+
 def test_cpu_processes_get_bn_instead_of_syncbn():
     cfg = Config(dict(model=dict(
         backbone=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)),

@@ -17,6 +17,7 @@ from mmseg.registry import HOOKS
 
 from ..evaluation.jaccard_metric import class_areas, scores_from_areas
 from ..common.curves import best_step, plot_curves, read_scalars, values_at
+from .run_guards import STOP_REASON_KEY
 
 
 def _unwrap(model):
@@ -115,7 +116,8 @@ class CurvesHook(Hook):
       mJaccard starred (:func:`~custom_modules.common.curves.plot_curves`
       on the run's ``scalars.json``);
     - ``run_summary.json``: best iteration and its val metrics, iterations
-      run, whether early stopping ended it, training time
+      run, whether early stopping ended it (``stopped_early``) or a signal
+      did (``stop_reason``: ``'SIGTERM'``, ``'SIGINT'``), training time
       (``train_seconds``: the whole training, a resumed run's earlier part
       included; kept in the message hub, hence in every checkpoint).
 
@@ -159,12 +161,15 @@ class CurvesHook(Hook):
             return
         best = best_step(curves)
         loop = runner.train_loop
+        stopped = bool(getattr(loop, 'stop_training', False))
+        reason = runner.message_hub.get_info(STOP_REASON_KEY)
         summary = dict(
             work_dir=osp.abspath(runner.work_dir),
             config=osp.basename(runner.cfg.filename or ''),
             iters=int(runner.iter),
             max_iters=int(getattr(loop, 'max_iters', runner.iter)),
-            stopped_early=bool(getattr(loop, 'stop_training', False)),
+            stopped_early=stopped and reason is None,
+            stop_reason=reason if stopped else None,
             train_seconds=round(seconds, 1),
             best_iter=best[0] if best else None,
             best=values_at(curves, best[0]) if best else {},

@@ -5,10 +5,11 @@
 - :class:`InterruptHook`: Ctrl-C / SIGTERM finish the current iteration,
   write a checkpoint and stop; ``tools/train.py CONFIG --resume`` continues.
 
-``configs/_base_/default_runtime.py`` declares both in ``default_hooks``
-(:data:`RUN_GUARDS`), so every Runner built from the configs has them,
-``Runner.from_cfg(cfg).train()`` as much as ``tools/train.py``; the tool
-adds them to a config of your own that lacks them (:func:`add_run_guards`).
+``configs/_base_/default_runtime.py`` declares both in ``default_hooks``,
+so every Runner built from the configs has them,
+``Runner.from_cfg(cfg).train()`` as much as ``tools/train.py``; for a config
+of your own that lacks them, :func:`missing_run_guards` names what is
+missing (the tool warns and adds nothing: the config owns the run).
 Under ``torch.distributed`` every rank takes the same decision at the same
 iteration (one all-reduce of a flag), so no rank is left waiting in a
 collective.
@@ -28,6 +29,10 @@ from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
 from ..common.errors import UserError
+
+#: Message-hub key: why training stopped before ``max_iters`` when it was
+#: not early stopping (the signal's name; unset otherwise).
+STOP_REASON_KEY = 'train_stop_reason'
 
 
 def close_stopped_run(runner, last: Optional[str]) -> str:
@@ -185,6 +190,10 @@ class InterruptHook(Hook):
         runner.train_loop.stop_training = True
         self.interrupted = dict(signal=signal.Signals(signum).name, iter=it,
                                 checkpoint=path, signum=int(signum))
+        # not saved in checkpoints: a resumed run starts without a reason
+        runner.message_hub.update_info(STOP_REASON_KEY,
+                                       self.interrupted['signal'],
+                                       resumed=False)
         print_log(f'{self.interrupted["signal"]}: stopping after iteration '
                   f'{it}; checkpoint {path}', logger='current', level=30)
 
@@ -216,19 +225,16 @@ class InterruptHook(Hook):
                 f'with --resume (work dir {runner.work_dir})', info['signum'])
 
 
-#: ``default_hooks`` key -> type of the hooks every training run has.
-RUN_GUARDS = {'non_finite_loss': 'NonFiniteLossHook',
-              'interrupt': 'InterruptHook'}
+#: Hooks every training run should have, in the order they act.
+RUN_GUARD_HOOKS = (NonFiniteLossHook, InterruptHook)
 
 
-def add_run_guards(cfg) -> None:
-    """Add :data:`RUN_GUARDS` to ``cfg.default_hooks`` unless ``cfg``
-    already has them (in ``default_hooks`` or ``custom_hooks``)."""
-    default = dict(cfg.get('default_hooks') or {})
-    present = {h.get('type') for h in [*default.values(),
-                                       *(cfg.get('custom_hooks') or [])]
-               if isinstance(h, dict)}
-    missing = {k: dict(type=t) for k, t in RUN_GUARDS.items()
-               if t not in present}
-    if missing:
-        cfg.default_hooks = {**default, **missing}
+def missing_run_guards(cfg) -> list:
+    """Type names of :data:`RUN_GUARD_HOOKS` that ``cfg`` declares in
+    neither ``default_hooks`` nor ``custom_hooks`` (empty when all are)."""
+    hooks = [*dict(cfg.get('default_hooks') or {}).values(),
+             *(cfg.get('custom_hooks') or [])]
+    types = [h.get('type') for h in hooks if isinstance(h, dict)]
+    present = {getattr(t, '__name__', t) for t in types}  # a class or a name
+    return [cls.__name__ for cls in RUN_GUARD_HOOKS
+            if cls.__name__ not in present]

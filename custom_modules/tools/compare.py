@@ -119,6 +119,7 @@ def summarize_run(work_dir: str, label: Optional[str] = None) -> dict:
         hyperparameters=hp,
         iters=int(max(train_steps)) if train_steps else None,
         stopped_early=summary.get('stopped_early'),
+        stop_reason=summary.get('stop_reason'),
         best_iter=best[0] if best else None,
         best=values_at(curves, best[0]) if best else {},
         train_seconds=None if seconds is None else round(seconds, 1),
@@ -132,6 +133,14 @@ def _classes(summaries: Sequence[dict]) -> List[str]:
             if key.startswith('Jaccard.') and key[8:] not in seen:
                 seen.append(key[8:])
     return seen
+
+
+def stop_label(summary: dict) -> str:
+    """What the iterations column adds when a run ended before
+    ``max_iters``: ``' (early stop)'``, ``' (stopped: SIGTERM)'`` or ''."""
+    if summary.get('stop_reason'):
+        return f' (stopped: {summary["stop_reason"]})'
+    return ' (early stop)' if summary.get('stopped_early') else ''
 
 
 def comparison_rows(summaries: Sequence[dict]) -> list:
@@ -153,8 +162,7 @@ def comparison_rows(summaries: Sequence[dict]) -> list:
                          if hp.get(k) not in (None, ''))
                 for _, ks in KEY_COLUMNS]
         test, tta = s['test'].get('test', {}), s['test'].get('test_tta', {})
-        iters = '' if s['iters'] is None else str(s['iters']) + \
-            (' (early stop)' if s.get('stopped_early') else '')
+        iters = '' if s['iters'] is None else str(s['iters']) + stop_label(s)
         rows.append(
             [s['run'], s['config'] or ''] + keys +
             [loss_summary(hp), 'yes' if tta else 'no', iters,

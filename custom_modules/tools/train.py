@@ -14,7 +14,7 @@ from mmengine.logging import print_log
 
 from ..compat import check_checkpoint_file
 from ..datasets import IMAGE_LOADERS, MASK_LOADERS
-from ..hooks.run_guards import add_run_guards
+from ..hooks.run_guards import missing_run_guards
 from .arguments import train_parser
 from .config import (fetch_pretrained, load_config, parse_cfg_options,
                      pretrained_source, set_data, set_pretrained, use_clearml)
@@ -76,7 +76,7 @@ def build_config(config: str, *, work_dir: Optional[str] = None,
     if sync_bn:
         cfg.sync_bn = 'torch'
     configure_distributed(cfg, launcher)
-    add_run_guards(cfg)  # a config of your own without default_runtime.py
+    warn_missing_run_guards(cfg)
     check_early_stopping(cfg)
     if overfit_batch:
         apply_overfit_batch(cfg, overfit_batch, cfg_options or {})
@@ -121,6 +121,19 @@ def fresh_visualizer(cfg: Config) -> None:
     name, with the first run's save dir and backends, to the next run)."""
     if cfg.get('visualizer'):
         cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex[:8]}'
+
+
+def warn_missing_run_guards(cfg: Config) -> None:
+    """One warning line when ``cfg`` (a config of your own that does not
+    inherit ``configs/_base_/default_runtime.py``) lacks the NaN/interrupt
+    guards; nothing is added, the config owns the run."""
+    missing = missing_run_guards(cfg)
+    if missing:
+        print(f'warning: {cfg.filename or "the config"} declares no '
+              f'{" or ".join(missing)}: a NaN loss or Ctrl-C will not stop '
+              'cleanly with a checkpoint; inherit '
+              'configs/_base_/default_runtime.py or add them to '
+              'default_hooks')
 
 
 def check_early_stopping(cfg: Config) -> None:

@@ -11,8 +11,9 @@ from mmengine.logging import MessageHub
 
 from custom_modules.hooks.run_guards import (InterruptHook, NonFiniteLossError,
                                              NonFiniteLossHook,
+                                             STOP_REASON_KEY,
                                              TrainingInterrupted,
-                                             add_run_guards)
+                                             missing_run_guards)
 
 
 class _Runner(SimpleNamespace):
@@ -78,11 +79,16 @@ def test_sigterm_during_training_saves_and_stops(tmp_path, previous_sigterm):
     hook.before_train(runner)
     hook.after_train_iter(runner, 0)
     assert runner.saved == [] and not runner.train_loop.stop_training
+    assert runner.message_hub.get_info(STOP_REASON_KEY) is None
     os.kill(os.getpid(), signal.SIGTERM)
     assert previous_sigterm == []  # caught, training goes on...
     hook.after_train_iter(runner, 0)  # ...to the end of the iteration
     assert runner.saved == [('iter_7.pth', 7)]
     assert runner.train_loop.stop_training
+    assert runner.message_hub.get_info(STOP_REASON_KEY) == 'SIGTERM'
+    # a resumed run does not inherit the reason from the checkpoint
+    assert STOP_REASON_KEY not in runner.message_hub.state_dict()[
+        'runtime_info']
     with pytest.raises(TrainingInterrupted) as err:
         hook.after_run(runner)
     assert err.value.exit_code == 128 + signal.SIGTERM
@@ -106,19 +112,29 @@ def test_signal_outside_training_or_twice_acts_as_before(tmp_path,
     assert len(previous_sigterm) == 2
 
 
-def test_guards_are_added_once():
+def test_missing_guards_are_named_and_nothing_is_added():
     from mmengine.config import Config
     cfg = Config(dict(custom_hooks=[dict(type='InterruptHook')],
                       default_hooks=dict(checkpoint=None)))
-    add_run_guards(cfg)
-    assert [h['type'] for h in cfg.custom_hooks] == ['InterruptHook']
-    assert cfg.default_hooks == dict(
-        checkpoint=None, non_finite_loss=dict(type='NonFiniteLossHook'))
-    add_run_guards(cfg)  # now both are there: nothing changes
-    assert [h['type'] for h in cfg.custom_hooks] == ['InterruptHook']
-    assert list(cfg.default_hooks) == ['checkpoint', 'non_finite_loss']
-    bare = Config(dict())
-    add_run_guards(bare)
-    assert bare.default_hooks == dict(
-        non_finite_loss=dict(type='NonFiniteLossHook'),
-        interrupt=dict(type='InterruptHook'))
+    assert missing_run_guards(cfg) == ['NonFiniteLossHook']
+    assert list(cfg.default_hooks) == ['checkpoint']  # untouched
+    assert missing_run_guards(Config(dict())) == ['NonFiniteLossHook',
+                                                  'InterruptHook']
+    full = Config.fromfile('configs/pets/cpu_fast.py')
+    assert missing_run_guards(full) == []
+    full.default_hooks.non_finite_loss = dict(type=NonFiniteLossHook)
+    assert missing_run_guards(full) == []  # a class counts as its name
+
+
+def test_a_config_without_the_guards_is_named(tmp_path, capsys):
+    from mmengine.config import Config
+
+    from custom_modules.tools.train import warn_missing_run_guards
+    path = tmp_path / 'mine.py'
+    path.write_text("default_hooks = dict(interrupt=dict(type='InterruptHook'))\n")
+    warn_missing_run_guards(Config.fromfile(str(path)))
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1 and out[0].startswith(
+        f'warning: {path} declares no NonFiniteLossHook:')
+    warn_missing_run_guards(Config.fromfile('configs/pets/unet.py'))
+    assert capsys.readouterr().out == ''

@@ -149,6 +149,22 @@ def test_compare_two_runs(tiny_run, tmp_path, capsys):
     assert cv2.imread(str(out / 'compare_curves.png')) is not None
 
 
+def test_a_run_stopped_by_a_signal_is_not_called_early_stopped(
+        tiny_run, tmp_path):
+    stopped = tmp_path / 'stopped'
+    shutil.copytree(tiny_run, stopped)
+    summary_file = stopped / 'run_summary.json'
+    summary = json.loads(summary_file.read_text())
+    summary.update(stopped_early=False, stop_reason='SIGTERM')
+    summary_file.write_text(json.dumps(summary))
+    out = tmp_path / 'cmp'
+    assert compare.main([str(tiny_run), str(stopped), '--out', str(out)]) == 0
+    rows = (out / 'compare.md').read_text()
+    assert '| 6 (early stop) |' in rows and '| 6 (stopped: SIGTERM) |' in rows
+    row = json.loads((out / 'compare.json').read_text())['runs'][1]
+    assert row['stop_reason'] == 'SIGTERM' and row['stopped_early'] is False
+
+
 def test_predict_photos_of_any_size(tiny_run, tmp_path, capsys):
     photos = tmp_path / 'photos'
     photos.mkdir()

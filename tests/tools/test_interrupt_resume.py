@@ -77,18 +77,26 @@ def test_kill_resume_sigterm_resume(tiny_pets, tmp_path):
     summary = json.loads((work / 'run_summary.json').read_text())
     assert summary['stop_reason'] is None and summary['stopped_early'] is False
 
-    # the learning-rate schedule went on, not restarted: warm-up rises
-    # at every iteration, equal where two parts logged the same iteration
+    _assert_schedule_went_on([first.text(), log2, log3])
+    _assert_one_best_over_all_parts(work, first.text(), k, log2, log3)
+
+
+def _assert_schedule_went_on(logs) -> None:
+    """The learning-rate schedule went on, not restarted: warm-up rises at
+    every iteration, equal where two parts logged the same iteration."""
     lrs = {}
-    for log in (first.text(), log2, log3):
+    for log in logs:
         for it, lr in learning_rates(log).items():
             assert lrs.setdefault(it, lr) == lr, (it, lrs[it], lr)
     assert sorted(lrs) == list(range(1, MAX_ITERS + 1))
     values = [lrs[it] for it in sorted(lrs)]
     assert all(a < b for a, b in zip(values, values[1:]))
 
-    # best-so-far survived both resumes: one best file, the best score
-    vals = ([v for it, v in _vals(first.text()) if it <= k]
+
+def _assert_one_best_over_all_parts(work, log1, k, log2, log3) -> None:
+    """Best-so-far survived both resumes: one best file, the best score of
+    all parts (part 1 counted up to its last checkpoint ``k``)."""
+    vals = ([v for it, v in _vals(log1) if it <= k]
             + [v for _, v in _vals(log2)] + [v for _, v in _vals(log3)])
     best_files = list(work.glob('best_mJaccard_iter_*.pth'))
     assert len(best_files) == 1

@@ -15,6 +15,7 @@ from ... import plugins  # noqa: F401  (the patched, registered stack first)
 from mmengine.config import Config
 
 from ...common.errors import UserError
+from ..arguments import add_clearml_arguments, add_data_arguments
 from ..config import load_config, parse_cfg_options, set_data
 from .evaluate import choose_split, evaluate_models
 from .folds import (SPECIES, Job, check_folds_file, plan_jobs,
@@ -56,13 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help='train nothing; evaluate the finished folds')
     p.add_argument('--no-eval', action='store_true',
                    help='train the folds, skip the evaluation')
-    p.add_argument('--data-root', help='dataset folder (img/, labels/...)')
-    p.add_argument('--labels', help='mask folder: labels or labels_fixed')
+    add_data_arguments(p)
     p.add_argument('--pretrained', help="encoder weights, as tools/train.py")
     p.add_argument('--seed', type=int, help='training seed (config: 42)')
-    p.add_argument('--no-clearml', action='store_true',
-                   help='do not log to ClearML')
-    p.add_argument('--clearml-project', help='ClearML project name')
+    add_clearml_arguments(p)
     p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VAL',
                    help='config overrides, passed to every fold')
     p.add_argument('--debug', action='store_true',

@@ -44,6 +44,11 @@ def parse(argv):
     p.add_argument('--cfg-options', nargs='+', default=[],
                    help='override config keys for every config measured, '
                    'e.g. train_dataloader.num_workers=2')
+    p.add_argument('--block', type=int, default=8, metavar='N',
+                   help='timed iterations per block (runner and bare loop '
+                   'take turns every N iterations)')
+    p.add_argument('--blocks', type=int, default=5, metavar='N',
+                   help='timed blocks per side; the ratio is their median')
     p.add_argument('--profile', action='store_true',
                    help='print the top operators (self CPU time) of a few '
                    'bare training steps per config instead of measuring')
@@ -60,7 +65,8 @@ def main(argv) -> int:
         cfg = tp.prepared_config(args.one, args.data_root, args.clearml,
                                  cfg_options=args.cfg_options)
         name = ' '.join([Path(args.one).stem, *args.cfg_options])
-        row = dict(config=name, **tp.measure_config(cfg))
+        row = dict(config=name, **tp.measure_config(
+            cfg, block=args.block, blocks=args.blocks))
         tp.dump(row, args.json)
         return 0
     configs = args.configs or sorted(glob.glob(str(ROOT / 'configs' / 'pets'
@@ -72,7 +78,8 @@ def main(argv) -> int:
         print(f'[{i}/{len(configs)}] {config}', flush=True)
         with tempfile.NamedTemporaryFile(suffix='.json') as out:
             cmd = [sys.executable, __file__, '--one', config, '--json',
-                   out.name] + (['--data-root', args.data_root]
+                   out.name, '--block', str(args.block), '--blocks',
+                   str(args.blocks)] + (['--data-root', args.data_root]
                                 if args.data_root else []) + \
                 (['--clearml'] if args.clearml else []) + \
                 (['--cfg-options', *args.cfg_options] if args.cfg_options

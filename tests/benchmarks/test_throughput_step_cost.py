@@ -125,3 +125,26 @@ def test_profile_lists_the_top_operators(tiny_pets, tmp_path, capsys):
     rows = lines[seps[1] + 1:seps[2]]
     assert len(rows) == 15
     assert any('conv' in row for row in rows)
+
+
+def test_block_options_reach_the_measurement(monkeypatch, tmp_path):
+    """``--block N --blocks M``: the measured row comes from blocks of N
+    iterations, M per side (the script's child mode, as each config runs)."""
+    spec = importlib.util.spec_from_file_location(
+        'throughput_script', helpers.REPO / 'benchmarks' / 'throughput.py')
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    from benchmarks.lib import throughput as tp
+    seen = {}
+    monkeypatch.setattr(tp, 'prepared_config', lambda *a, **kw: 'cfg')
+    monkeypatch.setattr(tp, 'measure_config', lambda cfg, **kw: (
+        seen.update(kw), dict(block=kw['block'], rounds=kw['blocks']))[1])
+    out_json = tmp_path / 'row.json'
+    assert script.main(['--one', 'configs/pets/cpu_fast.py', '--json',
+                        str(out_json), '--block', '2', '--blocks', '20']) == 0
+    assert seen == dict(block=2, blocks=20)
+    assert '"rounds": 20' in out_json.read_text()
+    seen.clear()
+    assert script.main(['--one', 'configs/pets/cpu_fast.py', '--json',
+                        str(out_json)]) == 0
+    assert seen == dict(block=8, blocks=5)  # the documented default

@@ -11,44 +11,12 @@ files) are skipped.
 """
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-def block_ratios(row: dict) -> list:
-    """Runner / bare img/s of each block of one measured row."""
-    return [r / b for r, b in zip(row.get('runner_rounds') or [],
-                                  row.get('bare_rounds') or [])]
-
-
-def pooled(files, configs) -> dict:
-    """``{config: dict(runs=[(median, block, blocks)], pooled=median)}``."""
-    out = {c: dict(runs=[], ratios=[]) for c in configs}
-    for path in files:
-        rows = json.loads(Path(path).read_text())['rows']
-        for row in rows:
-            entry = out.get(row['config'])
-            ratios = block_ratios(row)
-            if entry is None or not ratios:
-                continue
-            entry['runs'].append((row['runner_over_bare'], row.get('block'),
-                                  row.get('rounds')))
-            entry['ratios'] += ratios
-    return {c: dict(runs=e['runs'],
-                    pooled=round(statistics.median(e['ratios']), 3)
-                    if e['ratios'] else None, blocks=len(e['ratios']))
-            for c, e in out.items()}
-
-
-def markdown(result: dict) -> str:
-    lines = ['| config | per invocation (block × blocks) | pooled | blocks |',
-             '|---|---|---|---|']
-    for config, r in result.items():
-        runs = ', '.join(f'{m:.3f} ({b} × {n})' for m, b, n in r['runs'])
-        pool = '–' if r['pooled'] is None else f"{r['pooled']:.3f}"
-        lines.append(f'| {config} | {runs} | {pool} | {r["blocks"]} |')
-    return '\n'.join(lines)
+from benchmarks.lib.pooled_ratios import markdown, pooled  # noqa: E402
 
 
 def main(argv) -> int:

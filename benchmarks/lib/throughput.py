@@ -53,6 +53,7 @@ from custom_modules.optim import autocast_dtype
 from .alternating import alternating_seconds
 from .budget import calibration_config
 from .hook_costs import HookCosts
+from .pooled_ratios import block_ratios
 from custom_modules.tools.inference import runner_inference_precision, wrap_tta
 from .step_cost import (MATMUL_SIZE, adamw_for, bare_batch,
                         bare_step, matmul_peaks, train_dtype,
@@ -147,7 +148,7 @@ def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
         costs=costs, waits=waits)
     runners = [batch / s for s in runner_s]
     bares = [batch / s for s in bare_s]
-    ratios = [r / b for r, b in zip(runners, bares)]
+    ratios = block_ratios(runners, bares)
     plain = test_images_per_second(cfg, tta=False, images=test_images)
     tta = test_images_per_second(cfg, tta=True, images=test_images)
     runner_train = statistics.median(runners)

@@ -1,8 +1,11 @@
-"""benchmarks/pooled_ratios.py: block ratios of several invocations."""
+"""benchmarks/lib/pooled_ratios.py and its script: block ratios of several
+invocations."""
 import importlib.util
 import json
 
 import helpers
+
+from benchmarks.lib.pooled_ratios import block_ratios, pooled
 
 
 def _script():
@@ -27,7 +30,7 @@ def test_pools_the_blocks_of_every_file_not_their_medians(tmp_path, capsys):
     b = _write(tmp_path / 'b.json', [
         dict(config='x', runner_over_bare=1.2, block=2, rounds=3,
              runner_rounds=[10.0, 10.0, 12.0], bare_rounds=[10.0, 8.0, 10.0])])
-    result = script.pooled([a, b], ['x', 'old'])
+    result = pooled([a, b], ['x', 'old'])
     # ratios 0.9 | 1.0, 1.25, 1.2: median of the four 1.1 (the median of
     # the two files' medians, 0.9 and 1.2, would be 1.05)
     assert result['x']['pooled'] == 1.1 and result['x']['blocks'] == 4
@@ -36,3 +39,8 @@ def test_pools_the_blocks_of_every_file_not_their_medians(tmp_path, capsys):
     assert script.main([a, b, '--configs', 'x']) == 0
     assert '| x | 0.900 (8 × 1), 1.200 (2 × 3) | 1.100 | 4 |' in \
         capsys.readouterr().out
+
+
+def test_block_ratios_pair_blocks_in_order():
+    assert block_ratios([8.0, 16.0], [10.0, 8.0]) == [0.8, 2.0]
+    assert block_ratios(None, [1.0]) == []

@@ -105,8 +105,13 @@ def main(argv) -> int:
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     tp.dump(result, args.json)
     from benchmarks.lib.hook_costs import hook_table
+    from benchmarks.lib.phase_costs import phase_table
     table = tp.markdown_table(rows) + '\nHooks and data-loader waits, per ' \
         'timed training iteration:\n\n' + hook_table(rows)
+    phased = [r for r in rows if r.get('phase_ms')]
+    if phased:
+        table += ('\nThe parts of a training step, ms per step, runner '
+                  'and bare loop in the same blocks:\n\n' + phase_table(phased))
     print(table)
     if args.doc:
         header = (tp.machine_header(result['machine']) +

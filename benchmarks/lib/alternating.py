@@ -38,12 +38,13 @@ class AlternatingClock(Hook):
 
     def __init__(self, bare_step_fn, block: int, blocks: int,
                  warmup_iters: int, warmup_seconds: float, costs=None,
-                 waits: Optional[list] = None) -> None:
+                 waits: Optional[list] = None, phases=None) -> None:
         self.bare_step_fn = bare_step_fn
         self.block, self.blocks = block, blocks
         self.warmup_iters, self.warmup_seconds = warmup_iters, warmup_seconds
         self.costs = costs  # a HookCosts: counts runner blocks only
         self.waits = waits  # seconds each timed iteration waited for data
+        self.phases = phases  # a PhaseCosts: counts both loops' blocks
         self.runner_s: List[float] = []
         self.bare_s: List[float] = []
         self._first = self._start = None
@@ -81,6 +82,8 @@ class AlternatingClock(Hook):
         if len(self.bare_s) >= self.blocks:
             runner.train_loop.stop_training = True
             self._start = None
+            if self.phases is not None:
+                self.phases.counting = False
         else:
             self._begin_block()
 
@@ -88,13 +91,15 @@ class AlternatingClock(Hook):
         self._done = 0
         if self.costs is not None:
             self.costs.counting = True
+        if self.phases is not None:
+            self.phases.counting = True
         self._start = self._last = time.perf_counter()
 
 
 def alternating_seconds(cfg: Config, block: int = 8, blocks: int = 5,
                         warmup_iters: int = 30, warmup_seconds: float = 60.0,
-                        costs=None, waits: Optional[list] = None
-                        ) -> Tuple[List[float], List[float]]:
+                        costs=None, waits: Optional[list] = None,
+                        phases=None) -> Tuple[List[float], List[float]]:
     """``(runner, bare)`` seconds per training iteration, one value per
     block (see the module docstring).
 
@@ -105,20 +110,25 @@ def alternating_seconds(cfg: Config, block: int = 8, blocks: int = 5,
     its first training batch, in channels_last and under bfloat16 autocast
     when the runner's model is. ``costs`` (a :class:`.hook_costs.HookCosts`)
     counts each hook's time over the runner's timed iterations; ``waits``
-    gets the seconds each of them waited for its batch.
+    gets the seconds each of them waited for its batch; ``phases`` (a
+    :class:`.phase_costs.PhaseCosts`) times the parts of both loops' steps
+    in the timed blocks.
     """
     from mmengine.runner import Runner
     bare = bare_batch(cfg, channels_last=uses_channels_last(cfg))
     optimizer = adamw_for(cfg, bare.model)
     dtype = autocast_dtype(cfg, 'cpu')
-    clock = AlternatingClock(lambda: bare_step(bare, optimizer, dtype),
+    step = phases.bare_step if phases is not None else bare_step
+    clock = AlternatingClock(lambda: step(bare, optimizer, dtype),
                              block, blocks, warmup_iters, warmup_seconds,
-                             costs, waits)
+                             costs, waits, phases)
     with tempfile.TemporaryDirectory(prefix='throughput_train_') as tmp:
         runner = Runner.from_cfg(calibration_config(cfg, tmp))
         if costs is not None:
             costs.wrap(runner)
         runner.register_hook(clock)
+        if phases is not None:
+            runner.register_hook(phases)
         runner.train()
     if len(clock.bare_s) < blocks:
         raise RuntimeError(f'the run ended after {len(clock.bare_s)} of '

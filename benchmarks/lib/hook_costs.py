@@ -2,9 +2,12 @@
 
 :class:`HookCosts` replaces a Runner's ``call_hook`` with the same loop
 (mmengine 0.10's, error message included) that also adds up, per hook
-class, the seconds its methods take while counting is on. The measuring
-clock of :func:`benchmarks.lib.alternating.alternating_seconds` turns it
-on for the runner's timed iterations only.
+class, the seconds its methods take while counting is on. A hook that
+works inside the model's forward pass (``TrainMetricsHook.record``, which
+the decode head's loss calls) has that time counted too: every hook's
+``record`` method is timed as well. The measuring clock of
+:func:`benchmarks.lib.alternating.alternating_seconds` turns counting on
+for the runner's timed iterations only.
 """
 from __future__ import annotations
 
@@ -36,6 +39,20 @@ class HookCosts:
                     self.totals[type(hook).__name__] += \
                         time.perf_counter() - start
         runner.call_hook = call_hook
+        for hook in runner._hooks:
+            if callable(getattr(hook, 'record', None)):
+                hook.record = self._timed(type(hook).__name__, hook.record)
+
+    def _timed(self, name: str, method):
+        """``method``, adding its seconds to ``name``'s total."""
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                if self.counting:
+                    self.totals[name] += time.perf_counter() - start
+        return timed
 
     def ms_per_iteration(self, skip: Sequence[str] = ('AlternatingClock',)
                          ) -> Dict[str, float]:

@@ -87,12 +87,26 @@ def adamw_for(cfg: Config, model: nn.Module) -> torch.optim.Optimizer:
 
 
 def bare_step(batch: BareBatch, optimizer: torch.optim.Optimizer,
-              autocast: Optional[torch.dtype] = None) -> None:
-    """One plain training step: loss, backward, optimizer step."""
+              autocast: Optional[torch.dtype] = None,
+              times: Optional[dict] = None) -> None:
+    """One plain training step: loss, backward, optimizer step. ``times``
+    (phase -> seconds), when given, gets each part's seconds added under
+    ``forward``, ``backward`` and ``optimizer`` (``zero_grad`` and
+    ``step``)."""
+    start = time.perf_counter()
     loss = bare_loss(batch, autocast)
+    forward = time.perf_counter()
     optimizer.zero_grad()
+    zeroed = time.perf_counter()
     loss.backward()
+    backward = time.perf_counter()
     optimizer.step()
+    if times is not None:
+        end = time.perf_counter()
+        for phase, seconds in (('forward', forward - start),
+                               ('backward', backward - zeroed),
+                               ('optimizer', zeroed - forward + end - backward)):
+            times[phase] = times.get(phase, 0.0) + seconds
 
 
 def _conv_backward_flops(grad_out_shape, x_shape, w_shape, _bias, _stride,

@@ -14,7 +14,10 @@ Per config, in a fresh process (so peak memory is that config's):
 - ``loader_wait_ms``: mean milliseconds a timed runner iteration waited for
   its batch (first round; mmengine's ``data_time``).
 - ``hook_ms``: each hook's milliseconds per timed training iteration
-  (first round, :class:`~benchmarks.lib.hook_costs.HookCosts`).
+  (:class:`~benchmarks.lib.hook_costs.HookCosts`).
+- ``phase_ms``: milliseconds per step of each phase (preprocess, forward,
+  backward, optimizer) of the runner's and the bare loop's timed steps
+  (:class:`~benchmarks.lib.phase_costs.PhaseCosts`).
 - ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
   val split, plain and with the flip TTA wrapper (``tools/test.py --tta``),
   in the precision ``tools/test.py`` uses (channels_last and bfloat16 as
@@ -53,6 +56,7 @@ from custom_modules.optim import autocast_dtype
 from .alternating import alternating_seconds
 from .budget import calibration_config
 from .hook_costs import HookCosts
+from .phase_costs import PhaseCosts
 from .pooled_ratios import block_ratios
 from custom_modules.tools.inference import runner_inference_precision, wrap_tta
 from .step_cost import (MATMUL_SIZE, adamw_for, bare_batch,
@@ -141,11 +145,11 @@ def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
     their min and max.
     """
     batch = cfg.train_dataloader.batch_size
-    costs = HookCosts()
+    costs, phases = HookCosts(), PhaseCosts()
     waits: List[float] = []
     runner_s, bare_s = alternating_seconds(
         cfg, block=block, blocks=blocks, warmup_iters=warmup_iters,
-        costs=costs, waits=waits)
+        costs=costs, waits=waits, phases=phases)
     runners = [batch / s for s in runner_s]
     bares = [batch / s for s in bare_s]
     ratios = block_ratios(runners, bares)
@@ -168,6 +172,7 @@ def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
                 train_gflop_per_img=_significant(gflop),
                 train_gflops=_significant(gflop * runner_train),
                 hook_ms=costs.ms_per_iteration(),
+                phase_ms=phases.ms_per_step(),
                 loader_wait_ms=round(1000 * statistics.mean(waits), 1)
                 if waits else None,
                 peak_rss_mb=round(resource.getrusage(

@@ -28,8 +28,10 @@ test_pipeline = [
     dict(type='CachedLoadAnnotations'),  # full-size masks: scored at 256
     dict(type='FastPackSegInputs'),
 ]
-# One worker: on 2 cores a second one gave no measurable speed-up
-# (docs/benchmarks.md), and every worker takes CPU from the training step.
+# One worker at most: without a GPU every worker takes its CPU time from
+# the training step. tools/train.py and tools/test.py cap the workers at
+# the CPUs torch's threads leave free, so on 2 cores the images load in
+# the training process (docs/benchmarks.md, data-loader workers).
 train_dataloader = dict(num_workers=1, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -2,10 +2,10 @@
 # UNet (effnet_lite_unet.py) fine-tuned for ~30 minutes on two CPU cores.
 # Measured choices and results: docs/benchmarks.md.
 #   python tools/train.py configs/pets/cpu_pretrained.py
-# It keeps cpu_fast.py's CPU machinery: cached decoding, one loader worker,
-# channels_last, bfloat16 autocast where the CPU has it, one pet class per
-# photo (VotingEncoderDecoder). What it changes for speed: the stem and the
-# stride-2/4 stages keep their ImageNet weights and statistics
+# It keeps cpu_fast.py's CPU machinery: cached decoding, at most one loader
+# worker, channels_last, bfloat16 autocast where the CPU has it, one pet
+# class per photo (VotingEncoderDecoder). What it changes for speed: the
+# stem and the stride-2/4 stages keep their ImageNet weights and statistics
 # (frozen_stages=1), the decoder stops at stride 2 (mmseg upsamples the
 # logits), and there is no colour jitter.
 _base_ = ['./cpu_fast.py']

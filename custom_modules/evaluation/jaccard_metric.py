@@ -13,24 +13,39 @@ from mmseg.registry import METRICS
 
 def class_areas(pred: torch.Tensor, label: torch.Tensor, num_classes: int,
                 ignore_index: int = 255) -> np.ndarray:
-    """Pixel counts per class for one image.
+    """Pixel counts per class for one image (or a batch).
 
     Args:
-        pred, label: class ids, shape (H, W), same device.
+        pred, label: class ids, same shape ((H, W), or (N, H, W) for a
+            batch) and device; pixels whose label is ``ignore_index`` or
+            whose label or prediction lies outside 0..C-1 are not counted.
         num_classes: C.
         ignore_index: label value excluded from every count.
 
     Returns:
         int64 array of shape (3, C): rows are intersection, predicted area
-        and ground-truth area, in pixels.
+        and ground-truth area, in pixels (:func:`class_area_counts`, moved
+        to the host).
     """
-    valid = label != ignore_index
-    pred, label = pred[valid].long(), label[valid].long()
-    inter = torch.bincount(label[pred == label], minlength=num_classes)
-    pred_area = torch.bincount(pred, minlength=num_classes)
-    label_area = torch.bincount(label, minlength=num_classes)
-    return torch.stack([inter, pred_area, label_area])[:, :num_classes]\
-        .cpu().numpy().astype(np.int64)
+    return class_area_counts(pred, label, num_classes,
+                             ignore_index).cpu().numpy()
+
+
+def class_area_counts(pred: torch.Tensor, label: torch.Tensor,
+                      num_classes: int,
+                      ignore_index: int = 255) -> torch.Tensor:
+    """:func:`class_areas` as an int64 tensor of shape (3, C) on ``pred``'s
+    device: one ``bincount`` of (label, prediction) pairs, no copy to the
+    host, so it can be summed over training steps without a device sync."""
+    valid = (label != ignore_index) & (label >= 0) & \
+        (label < num_classes) & (pred >= 0) & (pred < num_classes)
+    bins = num_classes ** 2  # (label, prediction) pairs; bin C*C: left out
+    pairs = torch.where(valid, label.long() * num_classes + pred.long(),
+                        bins)
+    confusion = torch.bincount(pairs.reshape(-1), minlength=bins + 1)[
+        :bins].reshape(num_classes, num_classes)
+    return torch.stack([confusion.diagonal(), confusion.sum(0),
+                        confusion.sum(1)])
 
 
 def scores_from_areas(areas: np.ndarray) -> Dict[str, np.ndarray]:

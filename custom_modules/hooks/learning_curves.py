@@ -15,7 +15,8 @@ from mmengine.model import is_model_wrapper
 from mmseg.models.utils import resize
 from mmseg.registry import HOOKS
 
-from ..evaluation.jaccard_metric import class_areas, scores_from_areas
+from ..common.class_ids import class_ids
+from ..evaluation.jaccard_metric import class_area_counts, scores_from_areas
 from ..common.curves import best_step, plot_curves, read_scalars, values_at
 from .run_guards import STOP_REASON_KEY
 
@@ -37,10 +38,14 @@ class TrainMetricsHook(Hook):
     """Log ``train/mJaccard`` and ``train/mDice`` from the training batches.
 
     The decode head's ``loss_by_feat`` sees every training batch's logits
-    and (padded) labels; this hook records their per-class areas (the same
-    :func:`class_areas` the validation metric uses) and every ``interval``
-    iterations writes the mJaccard/mDice over the batches since the last
-    write (in percent, classes absent from both ignored). The numbers are on
+    and (padded) labels; this hook records their per-class areas (the
+    counts the validation metric makes, :func:`class_area_counts`: one
+    ``bincount`` per batch, summed on the model's device) and every
+    ``interval`` iterations copies the sum to the host once and writes the
+    mJaccard/mDice over the batches since the last write (in percent,
+    classes absent from both ignored). :meth:`record` runs inside the
+    forward pass, so ``benchmarks/throughput.py`` times it as this hook's
+    cost. The numbers are on
     augmented crops in train mode, so they trail and sit apart from the val
     curve: the gap is the overfitting signal.
 
@@ -53,7 +58,7 @@ class TrainMetricsHook(Hook):
 
     def __init__(self, interval: Optional[int] = None) -> None:
         self.interval = interval
-        self._areas: Optional[np.ndarray] = None
+        self._areas: Optional[torch.Tensor] = None  # (3, C), summed
         self._head = None
 
     def before_train(self, runner) -> None:
@@ -70,21 +75,31 @@ class TrainMetricsHook(Hook):
         original = head.loss_by_feat
 
         def loss_by_feat(seg_logits, batch_data_samples, *args, **kwargs):
-            self._record(head, seg_logits, batch_data_samples)
+            self.record(head, seg_logits, batch_data_samples)
             return original(seg_logits, batch_data_samples, *args, **kwargs)
 
         head.loss_by_feat = loss_by_feat
         self._head = head
 
     @torch.no_grad()
-    def _record(self, head, seg_logits, samples) -> None:
+    def record(self, head, seg_logits: torch.Tensor, samples) -> None:
+        """Add one batch's class areas to the running sum.
+
+        Args:
+            head: the decode head (``num_classes``, ``ignore_index``,
+                ``align_corners``).
+            seg_logits: (N, C, h, w) logits, resized to the labels' size
+                when they differ.
+            samples: the N data samples, ``gt_sem_seg`` (1, H, W) each.
+        """
         labels = torch.stack([s.gt_sem_seg.data for s in samples]).squeeze(1)
-        logits = resize(seg_logits.detach(), size=labels.shape[-2:],
-                        mode='bilinear', align_corners=head.align_corners)
-        pred = logits.argmax(1)
-        areas = sum(class_areas(p, l.to(p.device), head.num_classes,
-                                head.ignore_index)
-                    for p, l in zip(pred, labels))
+        logits = seg_logits.detach()
+        if logits.shape[-2:] != labels.shape[-2:]:
+            logits = resize(logits, size=labels.shape[-2:], mode='bilinear',
+                            align_corners=head.align_corners)
+        areas = class_area_counts(class_ids(logits, dim=1),
+                                  labels.to(logits.device), head.num_classes,
+                                  head.ignore_index)
         self._areas = areas if self._areas is None else self._areas + areas
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
@@ -94,7 +109,7 @@ class TrainMetricsHook(Hook):
         if not (self.every_n_train_iters(runner, self.interval) or
                 self.is_last_train_iter(runner)):
             return
-        scores = scores_from_areas(self._areas)
+        scores = scores_from_areas(self._areas.cpu().numpy())
         self._areas = None
         runner.visualizer.add_scalars(
             {f'train/m{k}': round(100 * float(np.nanmean(scores[k])), 2)

@@ -17,6 +17,8 @@ import torch
 from mmseg.models.segmentors import EncoderDecoder
 from mmseg.registry import MODELS
 
+from ..common.class_ids import class_ids
+
 VOTE_MODES = ('image', 'component')
 
 
@@ -37,7 +39,7 @@ def vote_foreground(probs: torch.Tensor, background: int = 0,
     """
     if mode not in VOTE_MODES:
         raise ValueError(f'vote mode {mode!r}: use one of {VOTE_MODES}')
-    pred = probs.argmax(0)
+    pred = class_ids(probs, dim=0)
     fg = pred != background
     if not fg.any():
         return pred
@@ -54,7 +56,7 @@ def vote_foreground(probs: torch.Tensor, background: int = 0,
                        device=probs.device)
     flat = probs[others].reshape(len(others), -1).T  # (H*W, C-1)
     mass.index_add_(0, regions.reshape(-1), flat)
-    winner = torch.tensor(others, device=pred.device)[mass.argmax(1)]
+    winner = torch.tensor(others, device=pred.device)[class_ids(mass, dim=1)]
     return torch.where(fg, winner[regions], pred)
 
 

@@ -154,10 +154,81 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     return cfg
 
 
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
 def dataloaders(cfg: Config) -> list:
     """The train/val/test dataloader dicts present in ``cfg``."""
-    return [cfg[k] for k in ('train_dataloader', 'val_dataloader',
-                             'test_dataloader') if cfg.get(k)]
+    return [cfg[k] for k in LOADERS if cfg.get(k)]
+
+
+def free_cpus(cores: Optional[int] = None,
+              threads: Optional[int] = None) -> int:
+    """Logical CPUs this process may use that torch's threads leave free
+    (``cores``: the process's CPU affinity, ``threads``:
+    ``torch.get_num_threads()``, unless given)."""
+    import os
+
+    import torch
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) \
+            if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+    if threads is None:
+        threads = torch.get_num_threads()
+    return max(0, cores - threads)
+
+
+def fit_loader_workers(cfg: Config, given: Iterable[str] = (),
+                       gpu: Optional[bool] = None,
+                       free: Optional[int] = None) -> Dict[str, int]:
+    """Data-loader workers sized to the machine when there is no GPU.
+
+    Without a GPU torch's threads compute on every core they are given,
+    and a loader worker takes its CPU time from them: each training or
+    test step then waits for the thread the worker interrupted, which cost
+    more than loading in the training process does (docs/benchmarks.md,
+    "How many data-loader workers"). So each loader's ``num_workers`` is
+    capped at the CPUs torch leaves free (:func:`free_cpus`; none on a
+    2-core machine, where loading then runs in the training process), with
+    ``persistent_workers`` off where that leaves none. Loaders whose
+    ``num_workers`` is in ``given`` (the ``--cfg-options`` keys) keep it;
+    nothing changes with a GPU (``gpu``: ``torch.cuda.is_available()``
+    unless given).
+
+    Returns:
+        loader name -> the workers it had, for each loader changed.
+    """
+    if gpu is None:
+        import torch
+        gpu = torch.cuda.is_available()
+    if gpu:
+        return {}
+    cap = free_cpus() if free is None else free
+    changed = {}
+    for name in LOADERS:
+        loader = cfg.get(name)
+        if not loader or f'{name}.num_workers' in given:
+            continue
+        workers = int(loader.get('num_workers', 0) or 0)
+        if workers > cap:
+            changed[name] = workers
+            loader.num_workers = cap
+            if cap == 0:
+                loader.persistent_workers = False
+    return changed
+
+
+def log_loader_workers(changed: Dict[str, int], cfg: Config) -> None:
+    """One line saying which loaders :func:`fit_loader_workers` changed."""
+    if not changed:
+        return
+    from mmengine.logging import print_log
+    parts = ', '.join(f'{name} {old} -> {cfg[name].num_workers}'
+                      for name, old in changed.items())
+    print_log(f'data-loader workers: {parts} (no GPU, and a worker takes CPU '
+              'time from every step where torch uses all cores); '
+              '--cfg-options train_dataloader.num_workers=N overrides',
+              logger='current')
 
 
 def set_data(cfg: Config, data_root: Optional[str] = None,

@@ -13,7 +13,8 @@ from ..compat import check_checkpoint_file
 from ..evaluation.jaccard_metric import format_class_table
 from .arguments import test_parser
 from ..common.weights import load_weights
-from .config import load_config, set_data, use_clearml
+from .config import (fit_loader_workers, load_config, log_loader_workers,
+                     set_data, use_clearml)
 from .console import build_runner, log_header
 from ..common.errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
@@ -36,6 +37,8 @@ def prepare_config(args: argparse.Namespace) -> Config:
         default_work_dir(args.config)
     check_work_dir(cfg.work_dir)
     set_data(cfg, args.data_root, args.labels)
+    log_loader_workers(fit_loader_workers(cfg, given=args.cfg_options or {}),
+                       cfg)
     if args.split:
         cfg.test_dataloader.dataset.split = args.split
         cfg.test_dataloader.dataset.pop('data_prefix', None)

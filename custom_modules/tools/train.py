@@ -16,8 +16,9 @@ from ..compat import check_checkpoint_file
 from ..datasets import IMAGE_LOADERS, MASK_LOADERS
 from ..hooks.run_guards import missing_run_guards
 from .arguments import train_parser
-from .config import (fetch_pretrained, load_config, parse_cfg_options,
-                     pretrained_source, set_data, set_pretrained, use_clearml)
+from .config import (fetch_pretrained, fit_loader_workers, load_config,
+                     log_loader_workers, parse_cfg_options, pretrained_source,
+                     set_data, set_pretrained, use_clearml)
 from .console import build_runner, log_header
 from ..common.errors import UserError
 from .lock import lock_work_dir
@@ -80,6 +81,7 @@ def build_config(config: str, *, work_dir: Optional[str] = None,
     check_early_stopping(cfg)
     if overfit_batch:
         apply_overfit_batch(cfg, overfit_batch, cfg_options or {})
+    log_loader_workers(fit_loader_workers(cfg, given=cfg_options or {}), cfg)
     fresh_visualizer(cfg)
     use_clearml(cfg, clearml,
                 task_name=task_name or osp.basename(osp.normpath(cfg.work_dir)),

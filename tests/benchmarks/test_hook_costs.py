@@ -79,3 +79,24 @@ def test_hook_table_gives_the_share_of_the_iteration():
         '| x | TrainMetricsHook | 25.0 | 2.5 |',
         '| x | CurvesHook | 0.4 | 0.0 |',
         '| y | (waiting for the data loader) | 50.0 | 5.0 |']
+
+
+class _RecordsInsideTheModel:
+    """A hook whose work is called by the model, not by the runner."""
+
+    def record(self, seconds):
+        time.sleep(seconds)
+        return 'recorded'
+
+
+def test_work_a_hook_does_inside_the_forward_pass_is_counted():
+    hook = _RecordsInsideTheModel()
+    runner = type('R', (), {'_hooks': [hook]})()
+    costs = hook_costs.HookCosts()
+    costs.wrap(runner)
+    assert hook.record(0.05) == 'recorded'  # not counting yet: warm-up
+    costs.counting = True
+    hook.record(0.03)
+    costs.iterations = 1
+    ms = costs.ms_per_iteration()['_RecordsInsideTheModel']
+    assert 29 <= ms < 50

@@ -82,3 +82,27 @@ def test_image_jaccard_ignores_classes_absent_from_both():
     jac = scores_from_areas(areas)['Jaccard']
     assert np.isnan(jac[2])
     assert image_jaccard(areas) == pytest.approx((10 / 15 + 5 / 10) / 2)
+
+
+def test_batch_counts_are_the_sum_of_per_image_areas():
+    from custom_modules.evaluation.jaccard_metric import (class_area_counts,
+                                                          class_areas)
+    gen = torch.Generator().manual_seed(1)
+    label = torch.randint(0, 3, (4, 16, 16), generator=gen)
+    pred = torch.randint(0, 3, (4, 16, 16), generator=gen)
+    label[:, :3] = 255
+    counts = class_area_counts(pred, label, 3)
+    assert counts.dtype == torch.int64 and counts.shape == (3, 3)
+    per_image = sum(class_areas(p, lab, 3) for p, lab in zip(pred, label))
+    assert np.array_equal(counts.numpy(), per_image)
+    valid = label != 255
+    assert counts[2].sum() == valid.sum()  # ground-truth areas
+    assert counts[0, 1] == ((pred == 1) & (label == 1)).sum()
+
+
+def test_labels_outside_the_classes_are_not_counted():
+    from custom_modules.evaluation.jaccard_metric import class_area_counts
+    label = torch.tensor([[0, 1, 2, 7]])
+    pred = torch.tensor([[0, 1, 1, 0]])
+    assert class_area_counts(pred, label, 3).tolist() == [
+        [1, 1, 0], [1, 2, 0], [1, 1, 1]]

@@ -12,6 +12,7 @@ iteration time minus ``train_step``.
 """
 from __future__ import annotations
 
+import functools
 import time
 from collections import defaultdict
 from typing import Dict, Optional, Sequence
@@ -51,7 +52,8 @@ class PhaseCosts(Hook):
               ) -> None:
         original = getattr(owner, method)
 
-        def timed(*args, **kwargs):
+        @functools.wraps(original)  # keeps marks such as mmengine's
+        def timed(*args, **kwargs):  # scheduler counter on step
             start = time.perf_counter()
             try:
                 return original(*args, **kwargs)

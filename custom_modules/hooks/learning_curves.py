@@ -12,7 +12,6 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmseg.models.utils import resize
 from mmseg.registry import HOOKS
 
 from ..common.class_ids import class_ids
@@ -37,17 +36,18 @@ def clearml_backend(runner):
 class TrainMetricsHook(Hook):
     """Log ``train/mJaccard`` and ``train/mDice`` from the training batches.
 
-    The decode head's ``loss_by_feat`` sees every training batch's logits
-    and (padded) labels; this hook records their per-class areas (the
-    counts the validation metric makes, :func:`class_area_counts`: one
-    ``bincount`` per batch, summed on the model's device) and every
-    ``interval`` iterations copies the sum to the host once and writes the
-    mJaccard/mDice over the batches since the last write (in percent,
-    classes absent from both ignored). :meth:`record` runs inside the
-    forward pass, so ``benchmarks/throughput.py`` times it as this hook's
-    cost. The numbers are on
-    augmented crops in train mode, so they trail and sit apart from the val
-    curve: the gap is the overfitting signal.
+    The decode head's loss (its first ``loss_decode`` module) gets every
+    training batch's logits, already resized to the labels by mmseg's
+    ``loss_by_feat``, and the (padded) labels; a forward pre-hook on it
+    records their per-class areas (the counts the validation metric makes,
+    :func:`class_area_counts`: one ``bincount`` per batch, summed on the
+    model's device). Every ``interval`` iterations the sum is copied to the
+    host once and the mJaccard/mDice over the batches since the last write
+    is logged (in percent, classes absent from both ignored). :meth:`record`
+    runs inside the forward pass, so ``benchmarks/throughput.py`` times it
+    as this hook's cost. The numbers are on augmented crops in train mode,
+    so they trail and sit apart from the val curve: the gap is the
+    overfitting signal.
 
     Args:
         interval: iterations per point; None (default) uses the training
@@ -59,47 +59,48 @@ class TrainMetricsHook(Hook):
     def __init__(self, interval: Optional[int] = None) -> None:
         self.interval = interval
         self._areas: Optional[torch.Tensor] = None  # (3, C), summed
-        self._head = None
+        self._handle = None
 
     def before_train(self, runner) -> None:
         head = getattr(_unwrap(runner.model), 'decode_head', None)
-        if head is None or not hasattr(head, 'loss_by_feat'):
-            print_log('TrainMetricsHook: the model has no decode head; no '
-                      'train mJaccard', logger='current', level=30)
+        losses = getattr(head, 'loss_decode', None)
+        if isinstance(losses, torch.nn.ModuleList):
+            losses = losses[0] if len(losses) else None
+        if not isinstance(losses, torch.nn.Module):
+            print_log('TrainMetricsHook: the model has no decode head with '
+                      'a loss_decode module; no train mJaccard',
+                      logger='current', level=30)
             return
         if self.interval is None:
             loop = runner.train_loop
             self.interval = int(getattr(loop, 'val_interval', 50) or 50)
             if type(loop).__name__ == 'EpochBasedTrainLoop':  # epochs -> iters
                 self.interval *= len(runner.train_dataloader)
-        original = head.loss_by_feat
 
-        def loss_by_feat(seg_logits, batch_data_samples, *args, **kwargs):
-            self.record(head, seg_logits, batch_data_samples)
-            return original(seg_logits, batch_data_samples, *args, **kwargs)
+        def before_loss(module, args, kwargs):
+            logits, labels = args[:2]
+            self.record(logits, labels, head.num_classes,
+                        kwargs.get('ignore_index', head.ignore_index))
 
-        head.loss_by_feat = loss_by_feat
-        self._head = head
+        self._handle = losses.register_forward_pre_hook(before_loss,
+                                                        with_kwargs=True)
 
     @torch.no_grad()
-    def record(self, head, seg_logits: torch.Tensor, samples) -> None:
+    def record(self, seg_logits: torch.Tensor, labels: torch.Tensor,
+               num_classes: int, ignore_index: int = 255) -> None:
         """Add one batch's class areas to the running sum.
 
         Args:
-            head: the decode head (``num_classes``, ``ignore_index``,
-                ``align_corners``).
-            seg_logits: (N, C, h, w) logits, resized to the labels' size
-                when they differ.
-            samples: the N data samples, ``gt_sem_seg`` (1, H, W) each.
+            seg_logits: (N, C, H, W) logits at the labels' size.
+            labels: (N, H, W) class ids, ``ignore_index`` where unlabelled
+                or padded.
+            num_classes: C.
+            ignore_index: label value left out.
         """
-        labels = torch.stack([s.gt_sem_seg.data for s in samples]).squeeze(1)
         logits = seg_logits.detach()
-        if logits.shape[-2:] != labels.shape[-2:]:
-            logits = resize(logits, size=labels.shape[-2:], mode='bilinear',
-                            align_corners=head.align_corners)
         areas = class_area_counts(class_ids(logits, dim=1),
-                                  labels.to(logits.device), head.num_classes,
-                                  head.ignore_index)
+                                  labels.to(logits.device), num_classes,
+                                  ignore_index)
         self._areas = areas if self._areas is None else self._areas + areas
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
@@ -116,9 +117,9 @@ class TrainMetricsHook(Hook):
              for k in ('Jaccard', 'Dice')}, step=runner.iter + 1)
 
     def after_train(self, runner) -> None:
-        if self._head is not None and 'loss_by_feat' in vars(self._head):
-            del self._head.loss_by_feat  # back to the class's method
-        self._head = None
+        if self._handle is not None:
+            self._handle.remove()  # the loss module is left as it was
+        self._handle = None
 
 
 @HOOKS.register_module()

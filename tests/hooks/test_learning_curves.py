@@ -98,4 +98,35 @@ def test_train_metrics_hook_scores_the_batches_the_loss_sees():
     expected = 100 * np.mean([0.5, n_cat / (2 * n_cat + n_bg), 0.0])
     assert values['train/mJaccard'] == pytest.approx(expected, abs=0.01)
     hook.after_train(runner)
-    assert 'loss_by_feat' not in vars(head)  # the head is left as it was
+    assert not head.loss_decode._forward_pre_hooks  # left as it was
+    assert 'loss_by_feat' not in vars(head)
+
+
+def test_train_metrics_hook_counts_at_the_labels_size():
+    """Logits at half the labels' size are counted after the loss resizes
+    them: every labelled pixel once."""
+    model = segmentor()
+    head = model.decode_head
+    runner = SimpleNamespace(
+        model=model, visualizer=Recorder(), iter=0, max_iters=10,
+        train_loop=SimpleNamespace(val_interval=1, max_iters=10))
+    hook = TrainMetricsHook()
+    hook.before_train(runner)
+    label = torch.ones(2, 1, 16, 16, dtype=torch.long)
+    label[0, :, :3] = 255
+    samples = []
+    for lab in label:
+        s = SegDataSample()
+        s.gt_sem_seg = PixelData(data=lab)
+        samples.append(s)
+    logits = torch.zeros(2, 3, 8, 8)
+    logits[:, 1] = 5.0  # cat everywhere
+    head.loss_by_feat(logits, samples)
+    areas = hook._areas.numpy()
+    labelled = int((label != 255).sum())
+    assert areas[2].tolist() == [0, labelled, 0]  # ground truth: all cat
+    assert areas[0].tolist() == [0, labelled, 0]  # all predicted right
+    hook.after_train_iter(runner, 0)
+    (_, values), = runner.visualizer.scalars
+    assert values['train/mJaccard'] == 100.0
+    hook.after_train(runner)

@@ -82,8 +82,10 @@ class PhaseCosts(Hook):
 
 def phase_table(rows: Sequence[dict]) -> str:
     """Markdown: per config, each phase's ms per step in the runner and in
-    the bare loop and the difference; then the rest of ``train_step`` and
-    what the iteration spent outside it (batch fetch and hooks)."""
+    the bare loop and the difference; then the rest of ``train_step``, what
+    the iteration spent outside it (batch fetch and hooks) and the whole
+    iteration: the mean over the runner's blocks (``runner_rounds``), like
+    the phases, not the median img/s of the main table."""
     lines = ['| config | phase | runner ms | bare loop ms | runner − bare |',
              '|---|---|---|---|---|']
     for row in rows:
@@ -99,7 +101,9 @@ def phase_table(rows: Sequence[dict]) -> str:
                             if other is not None else '– | – |'))
         step = runner.get('train_step', 0.0)
         rest = step - sum(runner.get(p, 0.0) for p in PHASES)
-        iteration = 1000 * row['batch'] / row['runner_train']
+        # the mean iteration over the blocks, as the phases are means
+        blocks = row.get('runner_rounds') or [row['runner_train']]
+        iteration = sum(1000 * row['batch'] / r for r in blocks) / len(blocks)
         bare_step_ms = sum(bare.get(p, 0.0) for p in PHASES)
         lines += [f"| {row['config']} | rest of train_step | {rest:.1f} | – "
                   '| – |',

@@ -74,3 +74,8 @@ def test_phase_table_adds_the_rest_and_the_outside():
         '| x | rest of train_step | 10.0 | – | – |',
         '| x | outside train_step (batch, hooks) | 60.0 | – | – |',
         '| x | **iteration** | 1000.0 | 900.0 | +100.0 |']
+    # blocks at 10 and 20/3 img/s: 800 and 1200 ms, a mean of 1000 ms
+    blocks = phase_costs.phase_table([dict(row, runner_train=9.0,
+                                           runner_rounds=[10.0, 20 / 3])])
+    assert blocks.splitlines()[-1] == \
+        '| x | **iteration** | 1000.0 | 900.0 | +100.0 |'

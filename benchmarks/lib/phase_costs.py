@@ -12,13 +12,12 @@ iteration time minus ``train_step``.
 """
 from __future__ import annotations
 
-import functools
-import time
 from collections import defaultdict
 from typing import Dict, Optional, Sequence
 
 from mmengine.hooks import Hook
 
+from .hook_costs import timed
 from .step_cost import bare_step
 
 #: The phases of both loops, in the order of a step.
@@ -50,18 +49,11 @@ class PhaseCosts(Hook):
 
     def _wrap(self, owner, method: str, phase: str, step: bool = False
               ) -> None:
-        original = getattr(owner, method)
-
-        @functools.wraps(original)  # keeps marks such as mmengine's
-        def timed(*args, **kwargs):  # scheduler counter on step
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                if self.counting:
-                    self.runner[phase] += time.perf_counter() - start
-                    self.runner_steps += step
-        setattr(owner, method, timed)
+        def add(seconds: float) -> None:
+            if self.counting:
+                self.runner[phase] += seconds
+                self.runner_steps += step
+        setattr(owner, method, timed(getattr(owner, method), add))
 
     def bare_step(self, batch, optimizer, autocast=None) -> None:
         """One bare training step (:func:`.step_cost.bare_step`), its phases

@@ -15,9 +15,9 @@ class FlipTTA(BaseModel):
 
     The batch and its horizontal flip go through the network (as two
     batches of N on the CPU, one batch of 2N on a GPU); the mirrored half
-    is flipped back, the two probability maps
-    are averaged, and the result is post-processed (padding removed, resized
-    to the original shape, argmax) by the wrapped segmentor.
+    is flipped back, the two probability maps are averaged, and the result
+    is post-processed (padding removed, resized to the original shape,
+    argmax) by the wrapped segmentor.
 
     ``pred.seg_logits`` holds the log of the averaged probabilities, so a
     softmax over it gives those probabilities back (ensembling relies on
@@ -49,8 +49,8 @@ class FlipTTA(BaseModel):
         n = inputs.shape[0]
         mirrored = inputs.flip(-1)
         if inputs.device.type == 'cpu':
-            # two passes of N: on 2 CPU cores one pass of 2N took 2.43x
-            # the time of N, two passes 1.96x (docs/benchmarks.md)
+            # two passes of N: on 2 CPU cores one pass of 2N took 2.16x
+            # the time of N, two passes 1.97x (benchmarks/tta_batching.py)
             logits = torch.cat([
                 self.module.inference(inputs, batch_img_metas),
                 self.module.inference(mirrored, batch_img_metas)])

@@ -12,7 +12,7 @@ from benchmarks.lib import throughput as tp
 
 @HOOKS.register_module(force=True)
 class _SleepsInTheLoss(Hook):
-    """30 ms inside the runner model's loss, as TrainMetricsHook records
+    """250 ms inside the runner model's loss, as TrainMetricsHook records
     inside it (the bare loop's copy of the model is left alone)."""
 
     def before_train(self, runner) -> None:
@@ -20,7 +20,7 @@ class _SleepsInTheLoss(Hook):
         original = head.loss_by_feat
 
         def loss_by_feat(*args, **kwargs):
-            time.sleep(0.03)
+            time.sleep(0.25)
             return original(*args, **kwargs)
         head.loss_by_feat = loss_by_feat
 
@@ -53,7 +53,8 @@ def test_work_inside_the_runner_loss_shows_in_its_forward(tiny_pets,
                                                           tmp_path):
     phases, _ = _measure(tiny_pets, tmp_path, hooks=['_SleepsInTheLoss'])
     ms = phases.ms_per_step()
-    assert ms['runner']['forward'] - ms['bare']['forward'] >= 25
+    # far above the noise of a tiny model's forward pass on a busy machine
+    assert ms['runner']['forward'] - ms['bare']['forward'] >= 200
     assert ms['runner']['backward'] < ms['runner']['forward'] + 1000
 
 

@@ -111,7 +111,8 @@ def main(argv) -> int:
     phased = [r for r in rows if r.get('phase_ms')]
     if phased:
         table += ('\nThe parts of a training step, ms per step, runner '
-                  'and bare loop in the same blocks:\n\n' + phase_table(phased))
+                  'and bare loop in the same blocks:\n\n' +
+                  phase_table(phased))
     print(table)
     if args.doc:
         header = (tp.machine_header(result['machine']) +

@@ -3,7 +3,8 @@ together) against two batches of N, and a plain batch of N, in the
 precision ``tools/test.py`` uses; ms per call (median of ``--rounds``,
 taken in turns), as JSON.
 
-    python benchmarks/tta_batching.py configs/pets/cpu_pretrained.py [--batch 4]
+    python benchmarks/tta_batching.py configs/pets/cpu_pretrained.py \
+        [--batch 4]
 """
 import argparse
 import json

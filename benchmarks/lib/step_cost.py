@@ -102,10 +102,10 @@ def bare_step(batch: BareBatch, optimizer: torch.optim.Optimizer,
     backward = time.perf_counter()
     optimizer.step()
     if times is not None:
-        end = time.perf_counter()
+        optimizer_s = zeroed - forward + time.perf_counter() - backward
         for phase, seconds in (('forward', forward - start),
                                ('backward', backward - zeroed),
-                               ('optimizer', zeroed - forward + end - backward)):
+                               ('optimizer', optimizer_s)):
             times[phase] = times.get(phase, 0.0) + seconds
 
 

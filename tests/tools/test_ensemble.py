@@ -12,7 +12,8 @@ from custom_modules.tools.ensemble import (average_probs, ensemble_probs,
 
 
 class FixedLogits(torch.nn.Module):
-    """A stand-in segmentor whose ``inference`` returns given logits."""
+    """A stand-in segmentor whose ``inference`` returns given logits, the
+    next ``len(inputs)`` rows each call (from the first again at the end)."""
 
     def __init__(self, logits):
         super().__init__()
@@ -20,8 +21,9 @@ class FixedLogits(torch.nn.Module):
         self.calls = []
 
     def inference(self, inputs, metas):
+        start = sum(self.calls) % len(self.logits)
         self.calls.append(inputs.shape[0])
-        return self.logits[:inputs.shape[0]]
+        return self.logits[start:start + inputs.shape[0]]
 
 
 def probs_logits(p):
@@ -57,14 +59,14 @@ def test_average_probs_checks_its_input():
 
 def test_flip_tta_members_use_flip_probs():
     torch.manual_seed(0)
-    logits = torch.randn(2, 3, 4, 6)  # image and its mirror in one batch
+    logits = torch.randn(2, 3, 4, 6)  # the image's, then its mirror's
     seg = FixedLogits(logits)
     tta = FlipTTA(module=seg)
     x = torch.zeros(1, 3, 4, 6)
     probs = model_probs(tta, x, [{}])
     soft = logits.softmax(1)
     torch.testing.assert_close(probs, (soft[:1] + soft[1:].flip(-1)) / 2)
-    assert seg.calls == [2]
+    assert seg.calls == [1, 1]  # on the CPU: image, then mirror
     plain = model_probs(seg, x, [{}])
     torch.testing.assert_close(plain, soft[:1])
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from functools import partial
 from typing import Callable, Dict, Sequence
 
 
@@ -57,7 +56,7 @@ class HookCosts:
         runner.call_hook = call_hook
         for hook in runner._hooks:
             if callable(getattr(hook, 'record', None)):
-                hook.record = timed(hook.record, partial(
+                hook.record = timed(hook.record, functools.partial(
                     self._add, type(hook).__name__))
 
     def _add(self, name: str, seconds: float) -> None:

@@ -221,9 +221,10 @@ def test_apply_is_idempotent_and_installs_wrap_once():
     from mmengine.optim.scheduler.param_scheduler import \
         OneCycleParamScheduler as OneCycle
     from mmengine.runner.checkpoint import CheckpointLoader
+    from mmseg.models.segmentors.base import BaseSegmentor
     before = (utils._init_dist_pytorch, MMDistributedDataParallel.__init__,
               OneCycle.state_dict, CheckpointLoader._schemes[''],
-              sys.modules['mmcv.ops'])
+              sys.modules['mmcv.ops'], BaseSegmentor.postprocess_result)
     status = dict(compat.apply())
     assert compat.apply() == status
     for patch in compat.PATCHES:
@@ -231,7 +232,7 @@ def test_apply_is_idempotent_and_installs_wrap_once():
             patch.install()
     after = (utils._init_dist_pytorch, MMDistributedDataParallel.__init__,
              OneCycle.state_dict, CheckpointLoader._schemes[''],
-             sys.modules['mmcv.ops'])
+             sys.modules['mmcv.ops'], BaseSegmentor.postprocess_result)
     assert after == before
 
 
@@ -273,3 +274,59 @@ def test_importing_the_package_or_its_data_tools_patches_nothing(tmp_path):
                              __import__('pathlib').Path(__file__)
                              .resolve().parents[1])))
     assert out.stdout.strip() == '[]'
+
+
+def _segmentor_and_samples(ori_shapes, padding):
+    from mmseg.models import EncoderDecoder
+    from mmseg.structures import SegDataSample
+    model = EncoderDecoder(
+        backbone=dict(type='UNet', in_channels=3, base_channels=4,
+                      num_stages=2, strides=(1, 1), enc_num_convs=(1, 1),
+                      dec_num_convs=(1,), downsamples=(True,),
+                      enc_dilations=(1, 1), dec_dilations=(1,)),
+        decode_head=dict(type='FCNHead', in_channels=4, channels=4,
+                         num_convs=0, concat_input=False, num_classes=3,
+                         in_index=-1))
+    samples = []
+    for shape in ori_shapes:
+        sample = SegDataSample()
+        sample.set_metainfo(dict(ori_shape=shape, img_shape=(8, 8),
+                                 padding_size=padding))
+        samples.append(sample)
+    return model, samples
+
+
+def test_postprocess_gives_mmseg_ids_from_innermost_class_logits():
+    """fast_class_ids: the same ids and logits as mmseg's own method (ties,
+    NaN, padding removed, resized), with the class axis innermost in the
+    stored logits, which is what makes the CPU argmax fast."""
+    from mmseg.models.segmentors.base import BaseSegmentor
+    patched = BaseSegmentor.postprocess_result
+    assert patched.class_axis_innermost
+    original = patched.__wrapped__
+    # small integers: many ties between classes; one NaN
+    logits = torch.randint(0, 3, (2, 3, 8, 8),
+                           generator=torch.Generator().manual_seed(0)).float()
+    logits[0, 1, 2, 3] = float('nan')
+    for shapes, padding in ((((8, 8), (8, 8)), [0, 0, 0, 0]),
+                            (((12, 10), (5, 6)), [0, 2, 1, 0])):
+        model, mine = _segmentor_and_samples(shapes, padding)
+        _, theirs = _segmentor_and_samples(shapes, padding)
+        mine = model.postprocess_result(logits.clone(), mine)
+        theirs = original(model, logits.clone(), theirs)
+        for a, b in zip(mine, theirs):
+            assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
+            assert torch.allclose(a.seg_logits.data, b.seg_logits.data,
+                                  equal_nan=True)
+            assert a.seg_logits.data.stride()[0] == 1  # class innermost
+    assert mine[0].pred_sem_seg.data[0, 2, 3] == 1  # NaN counts as largest
+
+
+def test_class_axis_innermost_leaves_other_tensors_alone():
+    from custom_modules.compat.postprocess import class_axis_innermost
+    nchw = torch.randn(2, 3, 4, 5)
+    moved = class_axis_innermost(nchw)
+    assert moved.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(moved, nchw)
+    flat = torch.randn(3, 4, 5)
+    assert class_axis_innermost(flat) is flat

@@ -21,7 +21,11 @@ Per config, in a fresh process (so peak memory is that config's):
 - ``runner_test`` / ``runner_test_tta``: img/s of ``Runner.test()`` on the
   val split, plain and with the flip TTA wrapper (``tools/test.py --tta``),
   in the precision ``tools/test.py`` uses (channels_last and bfloat16 as
-  the config trains, :func:`inference.runner_inference_precision`).
+  the config trains, :func:`inference.runner_inference_precision`); the
+  two take turns in ``test_rounds`` rounds (:mod:`.inference_speed`), each
+  figure the median of its rounds.
+- ``tta_time_ratio``: median over the rounds of TTA time / plain time
+  (``_min``/``_max``: their range).
 - ``peak_rss_mb``: the process's peak resident memory.
 - ``train_gflop_per_img``: FLOPs (GFLOP) of one training step's forward +
   backward pass per image (:func:`step_cost.train_step_flops`: matrix
@@ -35,7 +39,6 @@ Per config, in a fresh process (so peak memory is that config's):
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import os.path as osp
@@ -49,62 +52,15 @@ from typing import List, Optional, Sequence
 from custom_modules import plugins  # noqa: F401  (the patched, registered stack first)
 import torch
 from mmengine.config import Config
-from mmengine.hooks import Hook
 
-from custom_modules.hooks.channels_last import uses_channels_last
-from custom_modules.optim import autocast_dtype
 from .alternating import alternating_seconds
-from .budget import calibration_config
 from .hook_costs import HookCosts
+from .inference_speed import plain_and_tta_rates
 from .phase_costs import PhaseCosts
 from .pooled_ratios import block_ratios
-from custom_modules.tools.inference import runner_inference_precision, wrap_tta
 from .step_cost import (MATMUL_SIZE, adamw_for, bare_batch,
                         bare_step, matmul_peaks, train_dtype,
                         train_step_flops)
-
-
-class _TestClock(Hook):
-    """Time stamps after every test iteration, the first ``skip`` left out."""
-
-    priority = 'VERY_LOW'
-
-    def __init__(self, skip: int = 2) -> None:
-        self.skip = skip
-        self.stamps: List[float] = []
-        self.batch_sizes: List[int] = []
-
-    def after_test_iter(self, runner, batch_idx, data_batch=None,
-                        outputs=None) -> None:
-        if batch_idx + 1 >= self.skip:
-            self.stamps.append(time.perf_counter())
-            self.batch_sizes.append(len(outputs))
-
-    def images_per_second(self) -> float:
-        if len(self.stamps) < 2:
-            raise RuntimeError('too few test batches to time; use more images')
-        return sum(self.batch_sizes[1:]) / (self.stamps[-1] - self.stamps[0])
-
-
-def test_images_per_second(cfg: Config, tta: bool, images: int = 48) -> float:
-    """Inference img/s of ``Runner.test()`` on the first ``images`` val images
-    (random weights: speed does not depend on them), as ``tools/test.py``
-    runs it (channels_last, bfloat16 autocast as the config trains)."""
-    from mmengine.runner import Runner
-    test = copy.deepcopy(cfg)
-    test.test_dataloader = copy.deepcopy(cfg.val_dataloader)
-    test.test_dataloader.dataset.indices = images
-    test.test_evaluator = copy.deepcopy(cfg.val_evaluator)
-    if tta:
-        wrap_tta(test)
-    runner_inference_precision(test, 'cpu')
-    with tempfile.TemporaryDirectory(prefix='throughput_test_') as tmp:
-        test = calibration_config(test, tmp)
-        runner = Runner.from_cfg(test)
-        clock = _TestClock()
-        runner.register_hook(clock)
-        runner.test()
-        return clock.images_per_second()
 
 
 def bare_train_images_per_second(cfg: Config, iters: int = 8, skip: int = 1,
@@ -133,7 +89,8 @@ def bare_train_images_per_second(cfg: Config, iters: int = 8, skip: int = 1,
 
 
 def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
-                   test_images: int = 48, warmup_iters: int = 30) -> dict:
+                   test_images: int = 48, test_rounds: int = 5,
+                   warmup_iters: int = 30) -> dict:
     """All speed figures of one prepared config (see the module docstring).
 
     The runner and the bare loop take turns in ``blocks`` blocks of
@@ -142,7 +99,10 @@ def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
     ``warmup_iters`` iterations (30 of batch 8 cover the 198 pets training
     images once, so cached images are all decoded) or 60 s, whichever ends
     first; ``runner_over_bare`` is the median of the per-block ratios, with
-    their min and max.
+    their min and max. Plain and flip-TTA inference take turns in
+    ``test_rounds`` rounds over ``test_images`` val images
+    (:func:`.inference_speed.plain_and_tta_rates`); ``tta_time_ratio`` is
+    the median of the per-round ratios, with their min and max.
     """
     batch = cfg.train_dataloader.batch_size
     costs, phases = HookCosts(), PhaseCosts()
@@ -153,8 +113,8 @@ def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
     runners = [batch / s for s in runner_s]
     bares = [batch / s for s in bare_s]
     ratios = block_ratios(runners, bares)
-    plain = test_images_per_second(cfg, tta=False, images=test_images)
-    tta = test_images_per_second(cfg, tta=True, images=test_images)
+    tests = plain_and_tta_rates(cfg, images=test_images, rounds=test_rounds)
+    tta_ratios = [p / t for p, t in zip(tests['plain'], tests['tta'])]
     runner_train = statistics.median(runners)
     gflop = train_step_flops(cfg) / 1e9
     return dict(batch=batch, rounds=blocks, block=block,
@@ -165,9 +125,12 @@ def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
                 runner_over_bare_max=round(max(ratios), 3),
                 runner_rounds=[round(r, 3) for r in runners],
                 bare_rounds=[round(b, 3) for b in bares],
-                runner_test=_significant(plain),
-                runner_test_tta=_significant(tta),
-                tta_time_ratio=round(plain / tta, 3),
+                runner_test=_significant(statistics.median(tests['plain'])),
+                runner_test_tta=_significant(statistics.median(tests['tta'])),
+                tta_time_ratio=round(statistics.median(tta_ratios), 3),
+                tta_time_ratio_min=round(min(tta_ratios), 3),
+                tta_time_ratio_max=round(max(tta_ratios), 3),
+                test_rounds=test_rounds,
                 train_dtype=str(train_dtype(cfg)).replace('torch.', ''),
                 train_gflop_per_img=_significant(gflop),
                 train_gflops=_significant(gflop * runner_train),
@@ -258,7 +221,7 @@ def markdown_table(rows: Sequence[dict]) -> str:
              f"{_fmt(r, 'train_gflop_per_img', '.2f')} | "
              f"{_fmt(r, 'train_gflops', '.1f')} | {_peak_share(r)} | "
              f"{r['runner_test']:.2f} | {r['runner_test_tta']:.2f} | "
-             f"{r['tta_time_ratio']:.3f} | {r['peak_rss_mb']} |"
+             f"{_tta_ratio(r)} | {r['peak_rss_mb']} |"
              for r in rows]
     return head + '\n'.join(lines) + '\n'
 
@@ -281,6 +244,16 @@ def _ratio(row: dict) -> str:
         unit = f"blocks of {row['block']}" if row.get('block') else 'rounds'
         text += (f" ({row['runner_over_bare_min']:.2f}-"
                  f"{row['runner_over_bare_max']:.2f}, {row['rounds']} {unit})")
+    return text
+
+
+def _tta_ratio(row: dict) -> str:
+    """Median TTA / plain time, with its range over rounds when measured."""
+    text = f"{row['tta_time_ratio']:.3f}"
+    if row.get('test_rounds', 1) > 1:
+        text += (f" ({row['tta_time_ratio_min']:.2f}-"
+                 f"{row['tta_time_ratio_max']:.2f}, "
+                 f"{row['test_rounds']} rounds)")
     return text
 
 

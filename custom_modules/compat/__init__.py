@@ -24,6 +24,8 @@ patch (module)                written for         fixes
 (weight_schemes)                                  in a wheel (no network)
 ``cpu_distributed``           mmengine 0.10       ``torchrun`` on CPU processes
 (cpu_distributed)
+``fast_class_ids``            mmsegmentation 1.2  a slow CPU argmax in
+(postprocess)                                     ``postprocess_result``
 ``atomic_writes``             mmengine 0.10       half-written checkpoints
 (robustness)
 ``worker_signals``            mmengine 0.10       Ctrl-C killing data-loader
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
 from . import (checkpoint_files, cpu_distributed, mmcv_ops, one_cycle,
-               robustness, weight_schemes)
+               postprocess, robustness, weight_schemes)
 from .checkpoint_files import (CHECKPOINT_SAFE_GLOBALS, DAMAGED_FIX,
                                DamagedCheckpointError, UnsafeCheckpointError,
                                check_checkpoint_file, checkpoint_damage,
@@ -106,6 +108,7 @@ PATCHES = (
           weight_schemes.torchvision_scheme_needed),
     Patch('pypi_scheme', _MMENGINE, weight_schemes.install_pypi_scheme),
     Patch('cpu_distributed', _MMENGINE, cpu_distributed.install),
+    Patch('fast_class_ids', ('mmsegmentation', '1.2.'), postprocess.install),
     Patch('atomic_writes', _MMENGINE, robustness.install_atomic_writes),
     Patch('worker_signals', _MMENGINE, robustness.install_worker_init),
 )

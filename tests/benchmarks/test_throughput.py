@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from benchmarks.lib import throughput as tp
+from benchmarks.lib import inference_speed, throughput as tp
 
 import helpers
 
@@ -90,13 +90,18 @@ def test_measure_tiny_config(tiny_pets, tmp_path):
     cfg.train_dataloader.batch_size = 2
     cfg.val_dataloader.batch_size = 1  # 4 val images: 2 timed batches
     row = tp.measure_config(cfg, block=3, blocks=1, test_images=4,
-                            warmup_iters=2)
+                            test_rounds=2, warmup_iters=2)
     assert row['batch'] == 2
     assert row['runner_train'] > 0 and row['bare_train'] > 0
     assert row['runner_over_bare'] == pytest.approx(
         row['runner_train'] / row['bare_train'], rel=0.01)
+    # two rounds: the median is the mean of the two per-round ratios
+    assert row['test_rounds'] == 2
+    assert row['tta_time_ratio_min'] <= row['tta_time_ratio'] <= \
+        row['tta_time_ratio_max']
     assert row['tta_time_ratio'] == pytest.approx(
-        row['runner_test'] / row['runner_test_tta'], rel=0.01)
+        (row['tta_time_ratio_min'] + row['tta_time_ratio_max']) / 2,
+        abs=0.002)
     assert row['peak_rss_mb'] > 100
     assert row['train_dtype'] == 'float32'  # resnet18_unet: no autocast
     assert row['train_gflop_per_img'] > 0
@@ -112,13 +117,14 @@ def test_ratio_is_the_median_of_alternating_blocks(monkeypatch):
     bare_s = [0.8, 0.8, 0.4]  # 10, 10, 20 img/s
     monkeypatch.setattr(tp, 'alternating_seconds',
                         lambda cfg, **kw: (runner_s, bare_s))
-    monkeypatch.setattr(tp, 'test_images_per_second',
-                        lambda cfg, tta, images: 10.0 if tta else 20.0)
+    monkeypatch.setattr(tp, 'plain_and_tta_rates', lambda cfg, images,
+                        rounds: dict(plain=[20.0, 30.0, 24.0],
+                                     tta=[10.0, 10.0, 12.5]))
     monkeypatch.setattr(tp, 'train_step_flops', lambda cfg: 3e9)
     cfg = Config(dict(train_dataloader=dict(batch_size=8),
                       optim_wrapper=dict(type='OptimWrapper'),
                       custom_hooks=[]))
-    row = tp.measure_config(cfg, block=4, blocks=3)
+    row = tp.measure_config(cfg, block=4, blocks=3, test_rounds=3)
     # ratios 0.8, 1.6, 0.5 -> median 0.8; runner median 10, bare median 10
     assert row['runner_over_bare'] == 0.8
     assert (row['runner_over_bare_min'], row['runner_over_bare_max']) == \
@@ -127,8 +133,27 @@ def test_ratio_is_the_median_of_alternating_blocks(monkeypatch):
     assert (row['runner_rounds'], row['bare_rounds']) == \
         ([8.0, 16.0, 10.0], [10.0, 10.0, 20.0])
     assert (row['train_gflop_per_img'], row['train_gflops']) == (3.0, 30.0)
+    # TTA: per-round ratios 2.0, 3.0, 1.92 -> median 2.0; img/s medians
+    assert (row['tta_time_ratio'], row['tta_time_ratio_min'],
+            row['tta_time_ratio_max']) == (2.0, 1.92, 3.0)
+    assert (row['runner_test'], row['runner_test_tta']) == (24.0, 10.0)
     line = tp.markdown_table([dict(row, config='x')]).splitlines()[2]
     assert '| 0.800 (0.50-1.60, 3 blocks of 4) |' in line
+    assert '| 2.000 (1.92-3.00, 3 rounds) |' in line
     del row['block']  # a row from before the blocks: separate runs
     line = tp.markdown_table([dict(row, config='x')]).splitlines()[2]
     assert '| 0.800 (0.50-1.60, 3 rounds) |' in line
+
+
+def test_plain_and_tta_take_turns_in_swapped_order():
+    """Neither side always runs first: a drift within a round (warming up,
+    a neighbour's load) cannot favour one of them every time."""
+    calls = []
+
+    def run(name, rate):
+        return lambda: calls.append(name) or rate
+
+    rates = inference_speed.take_turns(
+        dict(plain=run('plain', 20.0), tta=run('tta', 10.0)), rounds=3)
+    assert calls == ['plain', 'tta', 'tta', 'plain', 'plain', 'tta']
+    assert rates == dict(plain=[20.0] * 3, tta=[10.0] * 3)

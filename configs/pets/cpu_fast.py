@@ -19,7 +19,7 @@ train_pipeline = [
          keep_ratio=True),
     dict(type='FastRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+    dict(type='FastPhotoMetricDistortion'),
     dict(type='FastPackSegInputs'),
 ]
 test_pipeline = [

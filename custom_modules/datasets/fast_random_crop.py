@@ -7,11 +7,13 @@ pets the background covers about 90 % of a photo, so nearly every image
 takes all ten draws, and the crop becomes most of the training pipeline's
 time: time the data-loader worker takes from the training step on a
 2-core machine (docs/benchmarks.md, section 2, has the figures).
-:class:`FastRandomCrop` counts with ``np.bincount`` instead and draws from
-``np.random`` in the same order, so a seeded run gets exactly the crops
-``RandomCrop`` gives.
+:class:`FastRandomCrop` counts with ``np.bincount`` instead, skips the
+count where its outcome is certain, and draws from ``np.random`` in the
+same order, so a seeded run gets exactly the crops ``RandomCrop`` gives.
 """
 from __future__ import annotations
+
+from fractions import Fraction
 
 import numpy as np
 from mmcv.transforms.utils import cache_randomness
@@ -35,7 +37,17 @@ def class_counts(seg_map: np.ndarray, ignore_index: int) -> np.ndarray:
 @TRANSFORMS.register_module()
 class FastRandomCrop(RandomCrop):
     """``RandomCrop`` (same arguments, same crops for the same random
-    state) whose class-share test costs a ``np.bincount`` per draw."""
+    state) whose class-share test counts as few pixels as it can.
+
+    Per image, the classes of the whole map are counted once. A draw then
+    fails without counting its crop when some class is certain to cover at
+    least ``cat_max_ratio`` of it: even if every pixel of that class outside
+    the crop were elsewhere, what is left fills that share of the crop's
+    area (exact integer test; the ignored pixels only shrink the share's
+    denominator). A crop window drawn again reuses its verdict (an image no
+    larger than the crop has one window only). Only the remaining draws are
+    counted (:func:`class_counts`), and the test is mmseg's.
+    """
 
     @cache_randomness
     def crop_bbox(self, results: dict) -> tuple:
@@ -52,11 +64,43 @@ class FastRandomCrop(RandomCrop):
 
         bbox = draw()
         if self.cat_max_ratio < 1.:
+            passes = _ShareTest(results['gt_seg_map'], self.ignore_index,
+                                self.cat_max_ratio, self.crop)
             for _ in range(10):
-                counts = class_counts(self.crop(results['gt_seg_map'], bbox),
-                                      self.ignore_index)
-                if len(counts) > 1 and \
-                        counts.max() / counts.sum() < self.cat_max_ratio:
+                if passes(bbox):
                     break
                 bbox = draw()
         return bbox
+
+
+class _ShareTest:
+    """mmseg's test of one crop window: more than one class, and none
+    covering ``ratio`` or more of the counted pixels; with the shortcuts
+    :class:`FastRandomCrop` describes."""
+
+    def __init__(self, seg_map: np.ndarray, ignore_index: int, ratio: float,
+                 crop) -> None:
+        self.seg_map, self.ignore_index, self.crop = seg_map, ignore_index, crop
+        self.ratio = Fraction(ratio)  # the float's exact value
+        self.largest = int(class_counts(seg_map, ignore_index).max(initial=0))
+        self.verdicts = {}
+
+    def __call__(self, bbox: tuple) -> bool:
+        if bbox not in self.verdicts:
+            self.verdicts[bbox] = not self._surely_fails(bbox) and \
+                self._counted(bbox)
+        return self.verdicts[bbox]
+
+    def _surely_fails(self, bbox: tuple) -> bool:
+        y1, y2, x1, x2 = bbox
+        h, w = self.seg_map.shape[:2]
+        area = (min(y2, h) - y1) * (min(x2, w) - x1)
+        inside = self.largest - (h * w - area)  # at least this many in crop
+        return inside > 0 and \
+            inside * self.ratio.denominator >= self.ratio.numerator * area
+
+    def _counted(self, bbox: tuple) -> bool:
+        counts = class_counts(self.crop(self.seg_map, bbox),
+                              self.ignore_index)
+        return len(counts) > 1 and \
+            counts.max() / counts.sum() < float(self.ratio)

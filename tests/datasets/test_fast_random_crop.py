@@ -52,3 +52,76 @@ def test_class_counts_match_np_unique(seg_map):
     labels, counts = np.unique(seg_map, return_counts=True)
     assert class_counts(seg_map, 255).tolist() == \
         counts[labels != 255].tolist()
+
+
+def _pets_like(rng, size, background=0.9):
+    """Background but for one pet rectangle of about ``1 - background``."""
+    h, w = size
+    mask = np.zeros((h, w), np.uint8)
+    ph, pw = int(h * (1 - background) ** 0.5), int(w * (1 - background) ** 0.5)
+    y, x = rng.integers(0, h - ph + 1), rng.integers(0, w - pw + 1)
+    mask[y:y + ph, x:x + pw] = rng.integers(1, 3)
+    mask[rng.random((h, w)) < 0.005] = 255
+    img = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    return dict(img=img, gt_seg_map=mask, seg_fields=['gt_seg_map'],
+                img_shape=(h, w))
+
+
+@pytest.mark.parametrize('ratio', [0.75, 0.5])
+def test_same_crops_as_mmseg_on_pets_sized_maps(ratio):
+    """The sizes RandomResize gives pets photos for a 192 crop (96 to 384
+    pixels a side), mostly background: every shortcut is taken here."""
+    rng = np.random.default_rng(1)
+    mmseg_crop = RandomCrop(crop_size=(192, 192), cat_max_ratio=ratio)
+    fast_crop = FastRandomCrop(crop_size=(192, 192), cat_max_ratio=ratio)
+    for seed in range(40):
+        side = int(rng.integers(96, 385))
+        sample = _pets_like(rng, (side, int(side * rng.uniform(0.7, 1.0))),
+                            background=rng.uniform(0.6, 0.97))
+        outs = []
+        for crop in (mmseg_crop, fast_crop):
+            np.random.seed(seed)
+            out = crop(dict(sample))
+            outs.append((out['gt_seg_map'], np.random.randint(1 << 30)))
+        assert np.array_equal(outs[0][0], outs[1][0])
+        assert outs[0][1] == outs[1][1]
+
+
+def _crop_counts(monkeypatch, sample, ratio=0.75, crop_size=(192, 192)):
+    """How many crop windows FastRandomCrop counts (the whole map's one
+    count left out)."""
+    from custom_modules.datasets import fast_random_crop
+    calls = []
+    real = fast_random_crop.class_counts
+
+    def counting(seg_map, ignore_index):
+        calls.append(seg_map.shape)
+        return real(seg_map, ignore_index)
+    monkeypatch.setattr(fast_random_crop, 'class_counts', counting)
+    np.random.seed(0)
+    FastRandomCrop(crop_size=crop_size, cat_max_ratio=ratio)(dict(sample))
+    whole = sample['gt_seg_map'].shape
+    assert calls[0] == whole
+    return len(calls) - 1
+
+
+def test_counts_are_skipped_where_the_outcome_is_certain(monkeypatch):
+    rng = np.random.default_rng(2)
+    # no larger than the crop: one window, failing (70 % background, 20 %
+    # ignored: 0.875 of the counted pixels) but not surely so by area;
+    # counted once for its ten draws (mmseg: ten times)
+    small = _pets_like(rng, (150, 180))
+    mask = small['gt_seg_map']
+    mask[:] = 0
+    mask[:15] = 1
+    mask[15:45] = 255
+    assert _crop_counts(monkeypatch, small) == 1
+    # the same window at 90 % background is surely failing: not counted
+    assert _crop_counts(monkeypatch, _pets_like(rng, (150, 180))) == 0
+    # 256x256 at 95 % background: any 192x192 window is >= 75 % background
+    assert _crop_counts(monkeypatch, _pets_like(rng, (256, 256), 0.95)) == 0
+    # 384x384, 80 % background spread evenly: every window fails, but too
+    # much lies outside a window to be sure; each of the ten draws counted
+    spread = _pets_like(rng, (384, 384))
+    spread['gt_seg_map'][:] = (rng.random((384, 384)) > 0.8).astype(np.uint8)
+    assert _crop_counts(monkeypatch, spread) == 10

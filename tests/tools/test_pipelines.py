@@ -58,4 +58,4 @@ def test_inference_pipeline_reads_no_mask(photo):
 def test_run_summary_lists_augmentations_not_loaders():
     summary = run_hyperparameters(load_config(CPU_FAST))
     assert summary['data.augmentations'] == (
-        'RandomResize, FastRandomCrop, RandomFlip, PhotoMetricDistortion')
+        'RandomResize, FastRandomCrop, RandomFlip, FastPhotoMetricDistortion')

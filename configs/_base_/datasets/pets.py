@@ -12,11 +12,11 @@ train_pipeline = [
     dict(type='LoadAnnotations'),
     dict(type='RandomResize', scale=crop_size, ratio_range=(0.5, 2.0),
          keep_ratio=True),
-    # FastRandomCrop, FastPackSegInputs: mmseg's RandomCrop and PackSegInputs,
+    # Fast*: mmseg's RandomCrop, PhotoMetricDistortion and PackSegInputs,
     # same outputs, a fraction of the CPU time (docs/benchmarks.md)
     dict(type='FastRandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
+    dict(type='FastPhotoMetricDistortion'),
     dict(type='FastPackSegInputs'),
 ]
 test_pipeline = [

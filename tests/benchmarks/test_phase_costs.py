@@ -46,7 +46,9 @@ def test_both_loops_are_split_into_the_same_phases(tiny_pets, tmp_path):
     assert set(bare) == {'forward', 'backward', 'optimizer'}
     assert min(runner.values()) > 0 and min(bare.values()) > 0
     parts = sum(runner[p] for p in phase_costs.PHASES)
-    assert parts <= runner['train_step'] <= 1000 * max(runner_s)
+    rounding = 0.05 * (len(phase_costs.PHASES) + 1)  # each value to 0.1 ms
+    assert parts <= runner['train_step'] + rounding
+    assert runner['train_step'] <= 1000 * max(runner_s)
 
 
 def test_work_inside_the_runner_loss_shows_in_its_forward(tiny_pets,

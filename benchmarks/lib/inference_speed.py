@@ -1,8 +1,10 @@
 """Plain and flip-TTA inference speed, timed in alternating rounds.
 
-Timing ``Runner.test()`` plain for a minute and then with TTA for the next
-lets the machine's drift between those minutes into the ratio (on a 2-core
-cloud VM it moved flip TTA / plain by ±0.2 between invocations). Here both
+Timing ``Runner.test()`` plain for a few seconds and then with TTA lets the
+machine's drift between those seconds into the ratio (timed so, three
+invocations on one 2-core EPYC gave 1.76, 2.14 and 2.70 for
+``cpu_pretrained``, same code: ``benchmarks/results/throughput_runs/7_*``
+to ``9_*``). Here both
 runners are built once, in one process, and their test loops take turns
 (:func:`take_turns`, the order swapped every round) over the same val
 images; the TTA time ratio is the median of the per-round ratios.
@@ -86,8 +88,9 @@ def plain_and_tta_rates(cfg: Config, images: int = 48, rounds: int = 5
     runs = {}
     with tempfile.TemporaryDirectory(prefix='throughput_test_') as tmp:
         for name in ('plain', 'tta'):
-            test = calibration_config(inference_config(cfg, name == 'tta', images),
-                                      osp.join(tmp, name))
+            test = calibration_config(
+                inference_config(cfg, name == 'tta', images),
+                osp.join(tmp, name))
             runner = Runner.from_cfg(test)
             clock = InferenceClock()
             runner.register_hook(clock)

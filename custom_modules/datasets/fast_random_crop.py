@@ -80,7 +80,8 @@ class _ShareTest:
 
     def __init__(self, seg_map: np.ndarray, ignore_index: int, ratio: float,
                  crop) -> None:
-        self.seg_map, self.ignore_index, self.crop = seg_map, ignore_index, crop
+        self.seg_map, self.crop = seg_map, crop
+        self.ignore_index = ignore_index
         self.ratio = Fraction(ratio)  # the float's exact value
         self.largest = int(class_counts(seg_map, ignore_index).max(initial=0))
         self.verdicts = {}

@@ -28,6 +28,8 @@ def test_same_crops_as_mmseg_for_the_same_random_state(ratio):
     for seed in range(60):
         size = tuple(int(s) for s in rng.integers(32, 128, 2))
         sample = _sample(rng, size)
+        if seed % 3 == 0:  # other label dtypes take the bincount path
+            sample['gt_seg_map'] = sample['gt_seg_map'].astype(np.int64)
         results = {}
         for name, crop in (('mmseg', mmseg_crop), ('fast', fast_crop)):
             np.random.seed(seed)
@@ -100,8 +102,7 @@ def _crop_counts(monkeypatch, sample, ratio=0.75, crop_size=(192, 192)):
     monkeypatch.setattr(fast_random_crop, 'class_counts', counting)
     np.random.seed(0)
     FastRandomCrop(crop_size=crop_size, cat_max_ratio=ratio)(dict(sample))
-    whole = sample['gt_seg_map'].shape
-    assert calls[0] == whole
+    assert calls[0] == sample['gt_seg_map'].shape
     return len(calls) - 1
 
 
@@ -125,3 +126,4 @@ def test_counts_are_skipped_where_the_outcome_is_certain(monkeypatch):
     spread = _pets_like(rng, (384, 384))
     spread['gt_seg_map'][:] = (rng.random((384, 384)) > 0.8).astype(np.uint8)
     assert _crop_counts(monkeypatch, spread) == 10
+

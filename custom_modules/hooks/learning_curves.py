@@ -41,7 +41,8 @@ class TrainMetricsHook(Hook):
     ``loss_by_feat``, and the (padded) labels; a forward pre-hook on it
     records their per-class areas (the counts the validation metric makes,
     :func:`class_area_counts`: one ``bincount`` per batch, summed on the
-    model's device). Every ``interval`` iterations the sum is copied to the
+    model's device), in train mode only: the validation loss
+    (:class:`ValLossLoop`) calls the same module in eval mode. Every ``interval`` iterations the sum is copied to the
     host once and the mJaccard/mDice over the batches since the last write
     is logged (in percent, classes absent from both ignored). :meth:`record`
     runs inside the forward pass, so ``benchmarks/throughput.py`` times it
@@ -78,6 +79,8 @@ class TrainMetricsHook(Hook):
                 self.interval *= len(runner.train_dataloader)
 
         def before_loss(module, args, kwargs):
+            if not module.training:  # ValLossLoop's loss on val batches
+                return
             logits, labels = args[:2]
             self.record(logits, labels, head.num_classes,
                         kwargs.get('ignore_index', head.ignore_index))

@@ -130,3 +130,24 @@ def test_train_metrics_hook_counts_at_the_labels_size():
     (_, values), = runner.visualizer.scalars
     assert values['train/mJaccard'] == 100.0
     hook.after_train(runner)
+
+
+def test_train_metrics_hook_leaves_out_the_validation_loss():
+    """ValLossLoop calls the same loss module on val batches (model in eval
+    mode): those must not count as training batches."""
+    model = segmentor()
+    head = model.decode_head
+    runner = SimpleNamespace(
+        model=model, visualizer=Recorder(), iter=0, max_iters=10,
+        train_loop=SimpleNamespace(val_interval=1, max_iters=10))
+    hook = TrainMetricsHook()
+    hook.before_train(runner)
+    logits = torch.zeros(2, 3, 8, 8)
+    logits[:, 1] = 5.0
+    labels = torch.ones(2, 8, 8, dtype=torch.long)
+    model.eval()
+    decode_head_losses(head, logits, labels)  # what ValLossLoop runs
+    assert hook._areas is None
+    model.train()
+    decode_head_losses(head, logits, labels)
+    assert hook._areas[2].tolist() == [0, 2 * 8 * 8, 0]

@@ -62,15 +62,21 @@ class Recorder:
         self.scalars.append((step, values))
 
 
+def started_hook(model, val_interval=1):
+    """A TrainMetricsHook after ``before_train`` on a stand-in runner."""
+    runner = SimpleNamespace(
+        model=model, visualizer=Recorder(), iter=0, max_iters=10,
+        train_loop=SimpleNamespace(val_interval=val_interval, max_iters=10))
+    hook = TrainMetricsHook()
+    hook.before_train(runner)
+    return hook, runner
+
+
 def test_train_metrics_hook_scores_the_batches_the_loss_sees():
     model = segmentor()
     head = model.decode_head
-    vis = Recorder()
-    runner = SimpleNamespace(
-        model=model, visualizer=vis, iter=0, max_iters=10,
-        train_loop=SimpleNamespace(val_interval=2, max_iters=10))
-    hook = TrainMetricsHook()
-    hook.before_train(runner)
+    hook, runner = started_hook(model, val_interval=2)
+    vis = runner.visualizer
     assert hook.interval == 2
     label = torch.zeros(2, 1, 16, 16, dtype=torch.long)
     label[:, :, 4:12, 4:12] = 1
@@ -107,11 +113,7 @@ def test_train_metrics_hook_counts_at_the_labels_size():
     them: every labelled pixel once."""
     model = segmentor()
     head = model.decode_head
-    runner = SimpleNamespace(
-        model=model, visualizer=Recorder(), iter=0, max_iters=10,
-        train_loop=SimpleNamespace(val_interval=1, max_iters=10))
-    hook = TrainMetricsHook()
-    hook.before_train(runner)
+    hook, runner = started_hook(model)
     label = torch.ones(2, 1, 16, 16, dtype=torch.long)
     label[0, :, :3] = 255
     samples = []
@@ -137,11 +139,7 @@ def test_train_metrics_hook_leaves_out_the_validation_loss():
     mode): those must not count as training batches."""
     model = segmentor()
     head = model.decode_head
-    runner = SimpleNamespace(
-        model=model, visualizer=Recorder(), iter=0, max_iters=10,
-        train_loop=SimpleNamespace(val_interval=1, max_iters=10))
-    hook = TrainMetricsHook()
-    hook.before_train(runner)
+    hook, runner = started_hook(model)
     logits = torch.zeros(2, 3, 8, 8)
     logits[:, 1] = 5.0
     labels = torch.ones(2, 8, 8, dtype=torch.long)

@@ -44,9 +44,10 @@ class FastRandomCrop(RandomCrop):
     least ``cat_max_ratio`` of it: even if every pixel of that class outside
     the crop were elsewhere, what is left fills that share of the crop's
     area (exact integer test; the ignored pixels only shrink the share's
-    denominator). A crop window drawn again reuses its verdict (an image no
-    larger than the crop has one window only). Only the remaining draws are
-    counted (:func:`class_counts`), and the test is mmseg's.
+    denominator). A crop window drawn again reuses its verdict, and a window
+    covering the whole map (an image no larger than the crop has only that
+    one) uses the whole map's count. Only the remaining draws are counted
+    (:func:`class_counts`), and the test is mmseg's.
     """
 
     @cache_randomness
@@ -83,7 +84,8 @@ class _ShareTest:
         self.seg_map, self.crop = seg_map, crop
         self.ignore_index = ignore_index
         self.ratio = Fraction(ratio)  # the float's exact value
-        self.largest = int(class_counts(seg_map, ignore_index).max(initial=0))
+        self.counts = class_counts(seg_map, ignore_index)  # the whole map's
+        self.largest = int(self.counts.max(initial=0))
         self.verdicts = {}
 
     def __call__(self, bbox: tuple) -> bool:
@@ -101,7 +103,8 @@ class _ShareTest:
             inside * self.ratio.denominator >= self.ratio.numerator * area
 
     def _counted(self, bbox: tuple) -> bool:
-        counts = class_counts(self.crop(self.seg_map, bbox),
-                              self.ignore_index)
+        window = self.crop(self.seg_map, bbox)
+        counts = self.counts if window.shape == self.seg_map.shape else \
+            class_counts(window, self.ignore_index)
         return len(counts) > 1 and \
             counts.max() / counts.sum() < float(self.ratio)

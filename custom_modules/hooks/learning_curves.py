@@ -42,11 +42,12 @@ class TrainMetricsHook(Hook):
     records their per-class areas (the counts the validation metric makes,
     :func:`class_area_counts`: one ``bincount`` per batch, summed on the
     model's device), in train mode only: the validation loss
-    (:class:`ValLossLoop`) calls the same module in eval mode. Every ``interval`` iterations the sum is copied to the
-    host once and the mJaccard/mDice over the batches since the last write
-    is logged (in percent, classes absent from both ignored). :meth:`record`
-    runs inside the forward pass, so ``benchmarks/throughput.py`` times it
-    as this hook's cost. The numbers are on augmented crops in train mode,
+    (:class:`ValLossLoop`) calls the same module in eval mode. Every
+    ``interval`` iterations the sum is copied to the host once and the
+    mJaccard/mDice over the batches since the last write is logged (in
+    percent, classes absent from both ignored). :meth:`record` runs inside
+    the forward pass, so ``benchmarks/throughput.py`` times it as this
+    hook's cost. The numbers are on augmented crops in train mode,
     so they trail and sit apart from the val curve: the gap is the
     overfitting signal.
 

@@ -6,27 +6,16 @@ on pets-sized logits, ms per call (median of ``--repeats``), as JSON.
 """
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+from benchmarks.lib.median_time import median_ms  # noqa: E402
 from benchmarks.lib.throughput import machine_info  # noqa: E402
 from custom_modules.common.class_ids import class_ids  # noqa: E402
-
-
-def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return round(1000 * statistics.median(times), 2)
 
 
 def main(argv=None) -> int:

@@ -10,10 +10,12 @@ preprocessed batch reused) and resumes, ``blocks`` times, so both see the
 same minutes. While the bare loop runs, the idle data-loader worker can
 only fill its prefetch queue (two batches), which the next runner
 iterations then find ready: at most two batches' loading moves from the
-runner's side to the bare loop's per block.
+runner's side to the bare loop's per block. Each side's page faults per
+iteration are counted too (:func:`page_faults`).
 """
 from __future__ import annotations
 
+import resource
 import tempfile
 import time
 from typing import List, Optional, Tuple
@@ -28,11 +30,19 @@ from .budget import calibration_config
 from .step_cost import adamw_for, bare_batch, bare_step
 
 
+def page_faults() -> int:
+    """Page faults of this process so far (minor and major): each is a
+    page of memory the kernel handed in (zeroed) on first touch."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt + usage.ru_majflt
+
+
 class AlternatingClock(Hook):
     """After a warm-up, alternates ``block`` timed runner iterations with
     ``block`` bare steps (run from this hook) until ``blocks`` pairs are
     timed, then stops the run. ``runner_s`` / ``bare_s``: seconds per
-    iteration of each block."""
+    iteration of each block; ``runner_faults`` / ``bare_faults``: page
+    faults per iteration of each block."""
 
     priority = 'VERY_LOW'
 
@@ -47,6 +57,9 @@ class AlternatingClock(Hook):
         self.phases = phases  # a PhaseCosts: counts both loops' blocks
         self.runner_s: List[float] = []
         self.bare_s: List[float] = []
+        self.runner_faults: List[float] = []
+        self.bare_faults: List[float] = []
+        self._faults = 0  # page faults when the runner's block began
         self._first = self._start = None
         self._done = 0
         self._last = None  # end of the previous iteration (and bare block)
@@ -72,6 +85,8 @@ class AlternatingClock(Hook):
         if self._done < self.block:
             return
         self.runner_s.append((now - self._start) / self.block)
+        faults = page_faults()
+        self.runner_faults.append((faults - self._faults) / self.block)
         if self.costs is not None:
             self.costs.counting = False
             self.costs.iterations += self.block
@@ -79,6 +94,7 @@ class AlternatingClock(Hook):
         for _ in range(self.block):
             self.bare_step_fn()
         self.bare_s.append((time.perf_counter() - start) / self.block)
+        self.bare_faults.append((page_faults() - faults) / self.block)
         if len(self.bare_s) >= self.blocks:
             runner.train_loop.stop_training = True
             self._start = None
@@ -93,13 +109,15 @@ class AlternatingClock(Hook):
             self.costs.counting = True
         if self.phases is not None:
             self.phases.counting = True
+        self._faults = page_faults()
         self._start = self._last = time.perf_counter()
 
 
 def alternating_seconds(cfg: Config, block: int = 8, blocks: int = 5,
                         warmup_iters: int = 30, warmup_seconds: float = 60.0,
                         costs=None, waits: Optional[list] = None,
-                        phases=None) -> Tuple[List[float], List[float]]:
+                        phases=None, faults: Optional[dict] = None
+                        ) -> Tuple[List[float], List[float]]:
     """``(runner, bare)`` seconds per training iteration, one value per
     block (see the module docstring).
 
@@ -112,7 +130,8 @@ def alternating_seconds(cfg: Config, block: int = 8, blocks: int = 5,
     counts each hook's time over the runner's timed iterations; ``waits``
     gets the seconds each of them waited for its batch; ``phases`` (a
     :class:`.phase_costs.PhaseCosts`) times the parts of both loops' steps
-    in the timed blocks.
+    in the timed blocks; ``faults`` (a dict) gets each side's page faults
+    per iteration, one value per block, as ``runner`` and ``bare``.
     """
     from mmengine.runner import Runner
     bare = bare_batch(cfg, channels_last=uses_channels_last(cfg))
@@ -130,6 +149,8 @@ def alternating_seconds(cfg: Config, block: int = 8, blocks: int = 5,
         if phases is not None:
             runner.register_hook(phases)
         runner.train()
+    if faults is not None:
+        faults.update(runner=clock.runner_faults, bare=clock.bare_faults)
     if len(clock.bare_s) < blocks:
         raise RuntimeError(f'the run ended after {len(clock.bare_s)} of '
                            f'{blocks} timed blocks')

@@ -77,7 +77,8 @@ def phase_table(rows: Sequence[dict]) -> str:
     the bare loop and the difference; then the rest of ``train_step``, what
     the iteration spent outside it (batch fetch and hooks) and the whole
     iteration: the mean over the runner's blocks (``runner_rounds``), like
-    the phases, not the median img/s of the main table."""
+    the phases, not the median img/s of the main table; and the page
+    faults per iteration where the row has them."""
     lines = ['| config | phase | runner ms | bare loop ms | runner − bare |',
              '|---|---|---|---|---|']
     for row in rows:
@@ -103,4 +104,9 @@ def phase_table(rows: Sequence[dict]) -> str:
                   f'{iteration - step:.1f} | – | – |',
                   f"| {row['config']} | **iteration** | {iteration:.1f} | "
                   f'{bare_step_ms:.1f} | {iteration - bare_step_ms:+.1f} |']
+        faults = row.get('page_faults_per_iter')
+        if faults:  # counts, not ms: the kernel's cost behind some of them
+            lines.append(f"| {row['config']} | page faults per iteration "
+                         f"(count) | {faults['runner']} | {faults['bare']} "
+                         f"| {faults['runner'] - faults['bare']:+d} |")
     return '\n'.join(lines) + '\n'

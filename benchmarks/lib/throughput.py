@@ -11,6 +11,9 @@ Per config, in a fresh process (so peak memory is that config's):
   reused (channels_last and bfloat16 autocast as the runner's model).
 - ``runner_over_bare``: median of the per-block ratios (``_min``/``_max``:
   their range); ``runner_rounds`` / ``bare_rounds``: img/s of each block.
+- ``page_faults_per_iter``: ``runner`` / ``bare``, the mean page faults
+  of a timed iteration of each (:func:`.alternating.page_faults`: pages
+  the kernel zeroes and maps in on first touch).
 - ``loader_wait_ms``: mean milliseconds a timed runner iteration waited for
   its batch (first round; mmengine's ``data_time``).
 - ``hook_ms``: each hook's milliseconds per timed training iteration
@@ -107,9 +110,10 @@ def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
     batch = cfg.train_dataloader.batch_size
     costs, phases = HookCosts(), PhaseCosts()
     waits: List[float] = []
+    faults: dict = {}
     runner_s, bare_s = alternating_seconds(
         cfg, block=block, blocks=blocks, warmup_iters=warmup_iters,
-        costs=costs, waits=waits, phases=phases)
+        costs=costs, waits=waits, phases=phases, faults=faults)
     runners = [batch / s for s in runner_s]
     bares = [batch / s for s in bare_s]
     ratios = block_ratios(runners, bares)
@@ -136,6 +140,8 @@ def measure_config(cfg: Config, block: int = 8, blocks: int = 5,
                 train_gflops=_significant(gflop * runner_train),
                 hook_ms=costs.ms_per_iteration(),
                 phase_ms=phases.ms_per_step(),
+                page_faults_per_iter={side: round(statistics.mean(v))
+                                      for side, v in faults.items()},
                 loader_wait_ms=round(1000 * statistics.mean(waits), 1)
                 if waits else None,
                 peak_rss_mb=round(resource.getrusage(

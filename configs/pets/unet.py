@@ -7,7 +7,8 @@ _base_ = [
 ]
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    data_preprocessor=dict(size=(256, 256)),
+    # mmseg's SegDataPreProcessor, training batches normalized at once
+    data_preprocessor=dict(type='FastSegDataPreProcessor', size=(256, 256)),
     backbone=dict(norm_cfg=norm_cfg),
     decode_head=dict(num_classes=3, norm_cfg=norm_cfg,
                      loss_decode=dict(_delete_=True, type='CEDiceLoss')),

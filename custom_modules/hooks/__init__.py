@@ -2,6 +2,7 @@ from .channels_last import ChannelsLastHook, uses_channels_last
 from .early_stopping import OptionalEarlyStoppingHook
 from .learning_curves import CurvesHook, TrainMetricsHook
 from .progress_logger import ProgressLoggerHook
+from .retain_freed_memory import RetainFreedMemoryHook
 from .run_guards import InterruptHook, NonFiniteLossHook
 from .test_outputs_hook import TestOutputsHook
 from .time_budget import TimeBudgetHook, fit_schedule, plot_budget_curve
@@ -10,4 +11,5 @@ from .val_loss_loop import ValLossLoop
 __all__ = ['TestOutputsHook', 'TrainMetricsHook', 'CurvesHook', 'ValLossLoop',
            'InterruptHook', 'NonFiniteLossHook', 'TimeBudgetHook', 'fit_schedule',
            'plot_budget_curve', 'ChannelsLastHook', 'uses_channels_last',
-           'ProgressLoggerHook', 'OptionalEarlyStoppingHook']
+           'ProgressLoggerHook', 'OptionalEarlyStoppingHook',
+           'RetainFreedMemoryHook']

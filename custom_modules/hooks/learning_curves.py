@@ -41,7 +41,7 @@ class TrainMetricsHook(Hook):
     ``loss_by_feat``, and the (padded) labels; a forward pre-hook on it
     records their per-class areas (the counts the validation metric makes,
     :func:`class_area_counts`: one ``bincount`` per batch, summed on the
-    model's device), in train mode only: the validation loss
+    model's device), of training batches only: the validation loss
     (:class:`ValLossLoop`) calls the same module in eval mode. Every
     ``interval`` iterations the sum is copied to the host once and the
     mJaccard/mDice over the batches since the last write is logged (in
@@ -54,12 +54,25 @@ class TrainMetricsHook(Hook):
     Args:
         interval: iterations per point; None (default) uses the training
             loop's ``val_interval``, so every val point has a train point.
+        sample_every: count the batches of every k-th iteration only
+            (iterations 0, k, 2k, ...; 1: every batch), k being
+            ``sample_every`` or ``interval`` if that is smaller, so that
+            every point has batches. A point then scores a sample of its
+            interval's batches: the same seed gives the same values, at
+            1/k of the counting time (``configs/_base_/default_runtime.py``
+            uses 4).
     """
 
     priority = 'NORMAL'
 
-    def __init__(self, interval: Optional[int] = None) -> None:
+    def __init__(self, interval: Optional[int] = None,
+                 sample_every: int = 1) -> None:
+        if int(sample_every) < 1:
+            raise ValueError(f'TrainMetricsHook: sample_every must be 1 or '
+                             f'more, got {sample_every}')
         self.interval = interval
+        self.sample_every = int(sample_every)
+        self._sampled = True  # whether this iteration's batch is counted
         self._areas: Optional[torch.Tensor] = None  # (3, C), summed
         self._handle = None
 
@@ -80,7 +93,8 @@ class TrainMetricsHook(Hook):
                 self.interval *= len(runner.train_dataloader)
 
         def before_loss(module, args, kwargs):
-            if not module.training:  # ValLossLoop's loss on val batches
+            # not ValLossLoop's loss on val batches (eval mode)
+            if not module.training or not self._sampled:
                 return
             logits, labels = args[:2]
             self.record(logits, labels, head.num_classes,
@@ -106,6 +120,11 @@ class TrainMetricsHook(Hook):
                                   labels.to(logits.device), num_classes,
                                   ignore_index)
         self._areas = areas if self._areas is None else self._areas + areas
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        every = min(self.sample_every, self.interval or 1)
+        self._sampled = runner.iter % max(every, 1) == 0
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:

@@ -1,4 +1,6 @@
-"""benchmarks.lib.hook_costs: each hook's time per timed iteration."""
+"""benchmarks.lib.hook_costs: each hook's time per timed iteration (and
+the measuring clock's other counts: loader waits, page faults)."""
+import mmap
 import time
 
 from mmengine.hooks import Hook
@@ -18,6 +20,18 @@ class _SleepsAfterEachIteration(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
         time.sleep(0.03)
+
+
+@HOOKS.register_module(force=True)
+class _FaultsInFreshPages(Hook):
+    """A hook that maps 4 MiB anew each iteration and writes each of its
+    1024 pages: 1024 page faults per iteration."""
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None) -> None:
+        with mmap.mmap(-1, 4 << 20) as fresh:
+            for offset in range(0, 4 << 20, 4096):
+                fresh[offset] = 1
 
 
 @TRANSFORMS.register_module(force=True)
@@ -100,3 +114,17 @@ def test_work_a_hook_does_inside_the_forward_pass_is_counted():
     costs.iterations = 1
     ms = costs.ms_per_iteration()['_RecordsInsideTheModel']
     assert 29 <= ms < 50
+
+
+def test_page_faults_are_counted_per_iteration_of_each_side(tiny_pets,
+                                                             tmp_path):
+    cfg = _tiny_cfg(tiny_pets, tmp_path)
+    cfg.custom_hooks = [dict(type='_FaultsInFreshPages')]
+    faults = {}
+    alternating.alternating_seconds(cfg, block=2, blocks=2, warmup_iters=2,
+                                    faults=faults)
+    assert len(faults['runner']) == len(faults['bare']) == 2
+    # the hook's 1024 per iteration are the runner's, not the bare loop's
+    assert min(faults['runner']) >= 1024
+    assert min(r - b for r, b in zip(faults['runner'], faults['bare'])) \
+        >= 1024 - 300

@@ -82,3 +82,7 @@ def test_phase_table_adds_the_rest_and_the_outside():
                                            runner_rounds=[10.0, 20 / 3])])
     assert blocks.splitlines()[-1] == \
         '| x | **iteration** | 1000.0 | 900.0 | +100.0 |'
+    faults = phase_costs.phase_table([dict(row, page_faults_per_iter=dict(
+        runner=1250, bare=25))])
+    assert faults.splitlines()[-1] == \
+        '| x | page faults per iteration (count) | 1250 | 25 | +1225 |'

@@ -4,7 +4,8 @@ import pytest
 from mmseg.datasets.transforms import RandomCrop
 
 from custom_modules.datasets.fast_random_crop import (FastRandomCrop,
-                                                      class_counts)
+                                                      class_counts,
+                                                      value_counts)
 
 
 def _sample(rng, size):
@@ -50,10 +51,32 @@ def test_same_crops_as_mmseg_for_the_same_random_state(ratio):
     np.array([[255, 255]], np.uint8),
     np.array([[3, -1, 3], [7, 7, -1]], np.int64),
     np.array([[300, 2], [2, 255]], np.uint16)])
-def test_class_counts_match_np_unique(seg_map):
+@pytest.mark.parametrize('likely', [
+    (), (0, 1, 2, 255), (0, 2, 255), (3, 7), (-1, 0, 1, 2, 3, 7, 255, 300)])
+def test_class_counts_match_np_unique(seg_map, likely):
+    """With likely values that cover the map, miss some of its values, or
+    hold values it lacks."""
     labels, counts = np.unique(seg_map, return_counts=True)
-    assert class_counts(seg_map, 255).tolist() == \
+    assert class_counts(seg_map, 255, likely).tolist() == \
         counts[labels != 255].tolist()
+    values, value_counts_ = value_counts(seg_map, likely)
+    assert (values.tolist(), value_counts_.tolist()) == \
+        (labels.tolist(), counts.tolist())
+
+
+def test_the_crop_remembers_the_values_of_the_maps_it_saw():
+    rng = np.random.default_rng(3)
+    crop = FastRandomCrop(crop_size=(32, 32), cat_max_ratio=0.75)
+    for pet in (1, 2):  # a cat's map, then a dog's
+        sample = _pets_like(rng, (64, 64))
+        sample['gt_seg_map'][sample['gt_seg_map'] == 3 - pet] = pet
+        crop(sample)
+    assert crop._likely == (0, 1, 2, 255)
+    # a map with more than eight values: too many to compare one by one
+    sample = _pets_like(rng, (64, 64))
+    sample['gt_seg_map'][:, :10] = np.arange(10)
+    crop(sample)
+    assert crop._likely == ()
 
 
 def _pets_like(rng, size, background=0.9):
@@ -94,12 +117,12 @@ def _crop_counts(monkeypatch, sample, ratio=0.75, crop_size=(192, 192)):
     count left out)."""
     from custom_modules.datasets import fast_random_crop
     calls = []
-    real = fast_random_crop.class_counts
+    real = fast_random_crop.value_counts
 
-    def counting(seg_map, ignore_index):
+    def counting(seg_map, likely=()):
         calls.append(seg_map.shape)
-        return real(seg_map, ignore_index)
-    monkeypatch.setattr(fast_random_crop, 'class_counts', counting)
+        return real(seg_map, likely)
+    monkeypatch.setattr(fast_random_crop, 'value_counts', counting)
     np.random.seed(0)
     FastRandomCrop(crop_size=crop_size, cat_max_ratio=ratio)(dict(sample))
     assert calls[0] == sample['gt_seg_map'].shape

@@ -62,12 +62,13 @@ class Recorder:
         self.scalars.append((step, values))
 
 
-def started_hook(model, val_interval=1):
-    """A TrainMetricsHook after ``before_train`` on a stand-in runner."""
+def started_hook(model, val_interval=1, **kwargs):
+    """A TrainMetricsHook(**kwargs) after ``before_train`` on a stand-in
+    runner."""
     runner = SimpleNamespace(
         model=model, visualizer=Recorder(), iter=0, max_iters=10,
         train_loop=SimpleNamespace(val_interval=val_interval, max_iters=10))
-    hook = TrainMetricsHook()
+    hook = TrainMetricsHook(**kwargs)
     hook.before_train(runner)
     return hook, runner
 
@@ -149,3 +150,28 @@ def test_train_metrics_hook_leaves_out_the_validation_loss():
     model.train()
     decode_head_losses(head, logits, labels)
     assert hook._areas[2].tolist() == [0, 2 * 8 * 8, 0]
+
+
+@pytest.mark.parametrize('sample_every,interval,counted', [
+    (1, 100, 5), (2, 100, 3), (4, 100, 2),
+    (4, 2, 3)])  # points every 2 iterations: every 2nd counted, not 4th
+def test_train_metrics_hook_counts_the_sampled_iterations_only(
+        sample_every, interval, counted):
+    """Iterations 0, k, 2k, ... of five: their batches, and no others
+    (the sums are not written out here, so they hold all five)."""
+    model = segmentor()
+    hook, runner = started_hook(model, val_interval=interval,
+                                sample_every=sample_every)
+    logits = torch.zeros(2, 3, 8, 8)
+    logits[:, 1] = 5.0
+    labels = torch.ones(2, 8, 8, dtype=torch.long)
+    for it in range(5):
+        runner.iter = it
+        hook.before_train_iter(runner, it)
+        decode_head_losses(model.decode_head, logits, labels)
+    assert hook._areas[2].tolist() == [0, counted * 2 * 8 * 8, 0]
+
+
+def test_train_metrics_hook_rejects_a_sample_every_below_one():
+    with pytest.raises(ValueError, match='sample_every must be 1 or more'):
+        TrainMetricsHook(sample_every=0)

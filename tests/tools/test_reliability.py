@@ -131,6 +131,36 @@ def test_same_seed_same_training_with_and_without_clearml(
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
 
 
+#: The config's faster modules swapped for mmseg's own (and the malloc
+#: setting left alone): the same seed must give the same training.
+MMSEGS_OWN = ['model.data_preprocessor.type=SegDataPreProcessor',
+              'default_hooks.retain_freed_memory.enable=False',
+              'train_dataloader.dataset.pipeline.3.type=RandomCrop',
+              'train_dataloader.dataset.pipeline.5.type=PhotoMetricDistortion',
+              'train_dataloader.dataset.pipeline.6.type=PackSegInputs']
+
+
+def test_same_seed_same_training_with_mmsegs_own_modules(tiny_pets,
+                                                         tmp_path):
+    """FastRandomCrop, FastPhotoMetricDistortion, FastPackSegInputs,
+    FastSegDataPreProcessor and RetainFreedMemoryHook change the speed of a
+    run, not its numbers."""
+    works = {}
+    for name, options in (('project', ()), ('mmseg', MMSEGS_OWN)):
+        works[name] = tmp_path / name
+        run_tool('train.py', *train_args(tiny_pets, works[name], '--seed', 7,
+                                         options=options), env=FAST_ENV)
+    used = {k: (works[k] / 'resnet18_unet.py').read_text()
+            for k in works}  # the configs the runs saved
+    assert "type='SegDataPreProcessor'" in used['mmseg']
+    assert "type='FastSegDataPreProcessor'" in used['project']
+    project, mmseg = (_first_losses(works[k]) for k in ('project', 'mmseg'))
+    assert len(project) == 2 and project == mmseg
+    weights = [load_checkpoint_file(str(works[k] / 'iter_2.pth'))
+               ['state_dict'] for k in ('project', 'mmseg')]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
 # --- 2. Damaged checkpoints --------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ..common.class_ids import class_ids
+from ..common.errors import UserError
 from ..evaluation.jaccard_metric import class_area_counts, scores_from_areas
 from ..common.curves import best_step, plot_curves, read_scalars, values_at
 from .run_guards import STOP_REASON_KEY
@@ -67,11 +68,14 @@ class TrainMetricsHook(Hook):
 
     def __init__(self, interval: Optional[int] = None,
                  sample_every: int = 1) -> None:
-        if int(sample_every) < 1:
-            raise ValueError(f'TrainMetricsHook: sample_every must be 1 or '
-                             f'more, got {sample_every}')
+        if not isinstance(sample_every, int) or sample_every < 1:
+            raise UserError(
+                f'TrainMetricsHook: sample_every must be 1 or more, got '
+                f'{sample_every!r}; fix default_hooks.train_metrics.'
+                f'sample_every in the config or --cfg-options (1 counts '
+                f'every batch)')
         self.interval = interval
-        self.sample_every = int(sample_every)
+        self.sample_every = sample_every
         self._sampled = True  # whether this iteration's batch is counted
         self._areas: Optional[torch.Tensor] = None  # (3, C), summed
         self._handle = None

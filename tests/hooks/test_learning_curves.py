@@ -8,6 +8,7 @@ from helpers import tiny_segmentor
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from custom_modules.common.errors import UserError
 from custom_modules.hooks import TrainMetricsHook
 from custom_modules.hooks.val_loss_loop import batch_losses, decode_head_losses
 
@@ -172,6 +173,7 @@ def test_train_metrics_hook_counts_the_sampled_iterations_only(
     assert hook._areas[2].tolist() == [0, counted * 2 * 8 * 8, 0]
 
 
-def test_train_metrics_hook_rejects_a_sample_every_below_one():
-    with pytest.raises(ValueError, match='sample_every must be 1 or more'):
-        TrainMetricsHook(sample_every=0)
+@pytest.mark.parametrize('bad', [0, -4, 2.5, 'abc'])
+def test_train_metrics_hook_rejects_a_sample_every_below_one(bad):
+    with pytest.raises(UserError, match='sample_every must be 1 or more'):
+        TrainMetricsHook(sample_every=bad)

@@ -40,7 +40,8 @@ def retain_freed_memory(mmap_threshold: int = MMAP_THRESHOLD_BYTES,
     this process and the processes it forks later (data-loader workers).
 
     The process's resident memory then stays at its peak instead of falling
-    between steps; the peak itself does not grow. Returns whether both were
+    between steps (the peak did not grow where it was measured,
+    docs/benchmarks.md). Returns whether both were
     set: False where the C library is not glibc (macOS, Windows, musl),
     which keeps its own allocator's behaviour.
     """

@@ -76,6 +76,7 @@ class TrainMetricsHook(Hook):
                 f'every batch)')
         self.interval = interval
         self.sample_every = sample_every
+        self._every = sample_every  # capped at the interval by before_train
         self._sampled = True  # whether this iteration's batch is counted
         self._areas: Optional[torch.Tensor] = None  # (3, C), summed
         self._handle = None
@@ -95,6 +96,8 @@ class TrainMetricsHook(Hook):
             self.interval = int(getattr(loop, 'val_interval', 50) or 50)
             if type(loop).__name__ == 'EpochBasedTrainLoop':  # epochs -> iters
                 self.interval *= len(runner.train_dataloader)
+        # every point gets batches: sample at least once per interval
+        self._every = max(1, min(self.sample_every, self.interval))
 
         def before_loss(module, args, kwargs):
             # not ValLossLoop's loss on val batches (eval mode)
@@ -127,8 +130,7 @@ class TrainMetricsHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
-        every = min(self.sample_every, self.interval or 1)
-        self._sampled = runner.iter % max(every, 1) == 0
+        self._sampled = runner.iter % self._every == 0
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs=None) -> None:

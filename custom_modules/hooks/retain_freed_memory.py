@@ -14,7 +14,7 @@ takes none once warm (``page_faults_per_iter`` of
 from __future__ import annotations
 
 import ctypes
-import platform
+import os
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -34,6 +34,15 @@ MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024
 TRIM_THRESHOLD_BYTES = 2 ** 31 - 1
 
 
+def _is_glibc() -> bool:
+    """Whether this process runs on glibc (asked of the C library itself,
+    not by scanning the interpreter's binary as ``platform.libc_ver``)."""
+    try:
+        return os.confstr('CS_GNU_LIBC_VERSION').startswith('glibc')
+    except (AttributeError, ValueError, OSError):  # no confstr, or not glibc
+        return False
+
+
 def retain_freed_memory(mmap_threshold: int = MMAP_THRESHOLD_BYTES,
                         trim_threshold: int = TRIM_THRESHOLD_BYTES) -> bool:
     """Set glibc's ``M_MMAP_THRESHOLD`` and ``M_TRIM_THRESHOLD`` (bytes) for
@@ -45,7 +54,7 @@ def retain_freed_memory(mmap_threshold: int = MMAP_THRESHOLD_BYTES,
     set: False where the C library is not glibc (macOS, Windows, musl),
     which keeps its own allocator's behaviour.
     """
-    if platform.system() != 'Linux' or not platform.libc_ver()[0] == 'glibc':
+    if not _is_glibc():
         return False
     try:
         mallopt = ctypes.CDLL(None).mallopt

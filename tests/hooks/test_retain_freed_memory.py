@@ -1,6 +1,5 @@
 """RetainFreedMemoryHook: a freed step's memory is reused, not faulted in
 again (glibc only)."""
-import platform
 import subprocess
 import sys
 
@@ -9,7 +8,7 @@ import pytest
 from custom_modules.hooks import RetainFreedMemoryHook
 from custom_modules.hooks import retain_freed_memory as module  # the file
 
-GLIBC = platform.system() == 'Linux' and platform.libc_ver()[0] == 'glibc'
+GLIBC = module._is_glibc()
 
 # A training step in miniature: 60 tensors of 64 KiB to 18 MiB, written, at
 # most 12 alive at a time (freed in a seeded random order), then all freed.

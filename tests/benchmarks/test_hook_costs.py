@@ -126,5 +126,4 @@ def test_page_faults_are_counted_per_iteration_of_each_side(tiny_pets,
     assert len(faults['runner']) == len(faults['bare']) == 2
     # the hook's 1024 per iteration are the runner's, not the bare loop's
     assert min(faults['runner']) >= 1024
-    assert min(r - b for r, b in zip(faults['runner'], faults['bare'])) \
-        >= 1024 - 300
+    assert max(faults['bare']) < 1024

@@ -12,7 +12,7 @@ GLIBC = module._is_glibc()
 
 # A training step in miniature: 60 tensors of 64 KiB to 18 MiB, written, at
 # most 12 alive at a time (freed in a seeded random order), then all freed.
-# Prints the page faults of the fourth such step.
+# Prints the page faults of steps 4 to 8 together.
 STEPS = '''
 import random, resource, sys, torch
 if sys.argv[1] == 'retain':
@@ -29,12 +29,13 @@ def step():
 for _ in range(3):
     step()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-step()
+for _ in range(5):
+    step()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 '''
 
 
-def faults_of_a_step(mode: str) -> int:
+def faults_of_steps_4_to_8(mode: str) -> int:
     out = subprocess.run([sys.executable, '-c', STEPS, mode], check=True,
                          capture_output=True, text=True).stdout
     return int(out.split()[-1])
@@ -43,9 +44,11 @@ def faults_of_a_step(mode: str) -> int:
 @pytest.mark.skipif(not GLIBC, reason='tunes glibc malloc only')
 def test_a_step_reuses_the_memory_the_last_step_freed():
     # glibc's default hands freed memory back and faults it in again:
-    # 18,400-27,600 faults (4 KiB pages) on a 2-core Xeon, 0 retained
-    assert faults_of_a_step('default') > 4000
-    assert faults_of_a_step('retain') < 400
+    # 18,400-48,900 faults (4 KiB pages) a step on a 2-core Xeon; retained,
+    # 0 in most steps, and at most 9,216 in steps 4 to 8 together (the heap
+    # still growing to fit a free order)
+    assert faults_of_steps_4_to_8('default') > 40000
+    assert faults_of_steps_4_to_8('retain') < 20000
 
 
 def test_the_hook_sets_malloc_unless_disabled(monkeypatch):

@@ -49,10 +49,16 @@ default_hooks = dict(
                         monitor='mJaccard', rule='greater', patience=5,
                         min_delta=0.1),
     interrupt=dict(type='InterruptHook'),
+    # A resumed run never deletes or resumes from files outside its work
+    # dir: what it needs from another folder is copied in (one log line).
+    run_files_in_work_dir=dict(type='RunFilesInWorkDirHook'),
     # Test runs write test_results.json and per_image.csv to the work dir;
     # tools/test.py maps --out, --show-dir, --worst and --tta ('_tta' file
     # names) onto this entry.
     test_outputs=dict(type='TestOutputsHook'),
+    # The val confusion matrix (pixels, % of each true class) on the
+    # ClearML task at every validation.
+    confusion_matrix=dict(type='ConfusionMatrixHook'),
 )
 custom_hooks = []
 log_processor = dict(by_epoch=False, log_with_hierarchy=True)

@@ -15,8 +15,43 @@ import numpy as np
 from ..data.masks import CLASSES as PETS_CLASSES
 from ..data.masks import PALETTE as PETS_PALETTE
 
-#: Colours of the errors panel (:func:`error_map`), for its legend.
-ERROR_COLOURS = (('error', (255, 0, 0)), ('ignored', (128, 128, 128)))
+RGB = Tuple[int, int, int]
+#: Errors panel: any other wrong pixel, and pixels with an ignored label.
+OTHER_ERROR_COLOUR: RGB = (255, 0, 0)
+IGNORED_COLOUR: RGB = (128, 128, 128)
+#: Errors panel: (true class, predicted class, colour) for the confusions
+#: that get their own colour (this dataset's main error: cat <-> dog).
+#: Class ids are looked up by name in the class list, so a pair whose
+#: names are not both classes is simply not drawn.
+CONFUSION_COLOURS: Tuple[Tuple[str, str, RGB], ...] = (
+    ('cat', 'dog', (255, 0, 255)),    # magenta: cat predicted as dog
+    ('dog', 'cat', (255, 255, 0)))    # yellow: dog predicted as cat
+
+
+def confusion_pairs(classes: Sequence[str] = PETS_CLASSES
+                    ) -> List[Tuple[str, int, int, RGB]]:
+    """(legend name ``'<true> as <predicted>'``, true id, predicted id,
+    RGB) for each :data:`CONFUSION_COLOURS` pair whose two names are in
+    ``classes`` (ids = positions in ``classes``)."""
+    ids = {name: i for i, name in enumerate(classes)}
+    return [(f'{true} as {pred}', ids[true], ids[pred], colour)
+            for true, pred, colour in CONFUSION_COLOURS
+            if true in ids and pred in ids]
+
+
+def error_colours(classes: Sequence[str] = PETS_CLASSES
+                  ) -> List[Tuple[str, RGB]]:
+    """(name, RGB) of the errors panel's colours for ``classes``, legend
+    order: ``error`` (red, every other wrong pixel), one entry per
+    confusion pair (:func:`confusion_pairs`), ``ignored`` (grey)."""
+    return ([('error', OTHER_ERROR_COLOUR)] +
+            [(name, colour) for name, _, _, colour
+             in confusion_pairs(classes)] + [('ignored', IGNORED_COLOUR)])
+
+
+#: Colours of the errors panel (:func:`error_map`) for the pets classes,
+#: for its legend: error, cat as dog, dog as cat, ignored.
+ERROR_COLOURS = tuple(error_colours(PETS_CLASSES))
 _FONT, _SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.4
 
 
@@ -44,13 +79,26 @@ def overlay(image_rgb: np.ndarray, mask: np.ndarray, alpha: float = 0.5,
 
 
 def error_map(gt: np.ndarray, pred: np.ndarray,
-              image_rgb: Optional[np.ndarray] = None) -> np.ndarray:
-    """RGB (H, W, 3): wrong red, ignored grey; correct pixels show the photo
-    darkened (black without ``image_rgb``)."""
+              image_rgb: Optional[np.ndarray] = None,
+              classes: Sequence[str] = PETS_CLASSES) -> np.ndarray:
+    """RGB (H, W, 3) errors panel (colours: :func:`error_colours`).
+
+    Cat predicted as dog magenta, dog predicted as cat yellow (the pairs of
+    :data:`CONFUSION_COLOURS` found in ``classes``), every other wrong
+    pixel red, ignored (ground truth 255) grey; correct pixels show the
+    photo darkened (black without ``image_rgb``).
+
+    Args:
+        gt, pred: class ids (H, W).
+        image_rgb: optional uint8 (H, W, 3) photo.
+        classes: class names by id, to find the confusion pairs' ids.
+    """
     out = np.zeros(gt.shape + (3,), np.uint8) if image_rgb is None else \
         (image_rgb.astype(np.float32) * 0.35).astype(np.uint8)
-    out[(gt != pred) & (gt != 255)] = (255, 0, 0)
-    out[gt == 255] = (128, 128, 128)
+    out[(gt != pred) & (gt != 255)] = OTHER_ERROR_COLOUR
+    for _, true, predicted, colour in confusion_pairs(classes):
+        out[(gt == true) & (pred == predicted)] = colour
+    out[gt == 255] = IGNORED_COLOUR
     return out
 
 
@@ -68,14 +116,17 @@ def label_tile(tile: np.ndarray, text: str) -> np.ndarray:
 
 
 def comparison_row(image_rgb: np.ndarray, gt: Optional[np.ndarray],
-                   pred: np.ndarray, title: str = '') -> np.ndarray:
-    """One row: image | ground truth | prediction | errors (errors need GT)."""
+                   pred: np.ndarray, title: str = '',
+                   classes: Sequence[str] = PETS_CLASSES) -> np.ndarray:
+    """One row: image | ground truth | prediction | errors (errors need GT;
+    ``classes`` as in :func:`error_map`)."""
     tiles = [label_tile(image_rgb, title)]
     if gt is not None:
         tiles.append(label_tile(overlay(image_rgb, gt), 'ground truth'))
     tiles.append(label_tile(overlay(image_rgb, pred), 'prediction'))
     if gt is not None:
-        tiles.append(label_tile(error_map(gt, pred, image_rgb), 'errors'))
+        tiles.append(label_tile(error_map(gt, pred, image_rgb, classes),
+                                'errors'))
     return np.concatenate(tiles, axis=1)
 
 
@@ -85,10 +136,11 @@ def legend_entries(errors: bool = False,
                    ) -> List[Tuple[str, Tuple[int, int, int]]]:
     """(name, RGB) per class in the overlays' colours, then the errors
     panel's colours when ``errors``. Background is drawn untinted, so its
-    entry says so."""
+    entry says so. The errors' entries (:func:`error_colours`) follow the
+    same ``classes``."""
     entries = [(f'{name} (untinted)' if i == 0 else name, tuple(colour))
                for i, (name, colour) in enumerate(zip(classes, palette))]
-    return entries + (list(ERROR_COLOURS) if errors else [])
+    return entries + (error_colours(classes) if errors else [])
 
 
 def legend_strip(width: int, entries: Sequence[Tuple[str, Sequence[int]]]
@@ -118,9 +170,10 @@ def legend_strip(width: int, entries: Sequence[Tuple[str, Sequence[int]]]
     return strip
 
 
-def add_legend(picture: np.ndarray, errors: bool = False) -> np.ndarray:
+def add_legend(picture: np.ndarray, errors: bool = False,
+               classes: Sequence[str] = PETS_CLASSES) -> np.ndarray:
     """``picture`` with the legend strip (:func:`legend_entries`) below it."""
-    strip = legend_strip(picture.shape[1], legend_entries(errors))
+    strip = legend_strip(picture.shape[1], legend_entries(errors, classes))
     return np.concatenate([picture, strip], axis=0)
 
 

@@ -10,6 +10,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import MMLogger, print_log
 from mmseg.registry import METRICS
 
+from .confusion import areas_from_confusion, format_confusion_table
+
 
 def class_areas(pred: torch.Tensor, label: torch.Tensor, num_classes: int,
                 ignore_index: int = 255) -> np.ndarray:
@@ -35,17 +37,30 @@ def class_area_counts(pred: torch.Tensor, label: torch.Tensor,
                       num_classes: int,
                       ignore_index: int = 255) -> torch.Tensor:
     """:func:`class_areas` as an int64 tensor of shape (3, C) on ``pred``'s
-    device: one ``bincount`` of (label, prediction) pairs, no copy to the
-    host, so it can be summed over training steps without a device sync."""
+    device: diagonal, column sums and row sums of :func:`class_confusion`
+    (one ``bincount``), no copy to the host, so it can be summed over
+    training steps without a device sync."""
+    confusion = class_confusion(pred, label, num_classes, ignore_index)
+    return torch.stack([confusion.diagonal(), confusion.sum(0),
+                        confusion.sum(1)])
+
+
+def class_confusion(pred: torch.Tensor, label: torch.Tensor,
+                    num_classes: int,
+                    ignore_index: int = 255) -> torch.Tensor:
+    """Confusion matrix of one image (or a batch): int64 tensor (C, C) on
+    ``pred``'s device, ``[t, p]`` = pixels with label ``t`` predicted ``p``
+    (rows ground truth, columns prediction). Pixels whose label is
+    ``ignore_index`` or whose label or prediction lies outside 0..C-1 are
+    left out (as in :func:`class_areas`). One ``bincount`` of
+    (label, prediction) pairs."""
     valid = (label != ignore_index) & (label >= 0) & \
         (label < num_classes) & (pred >= 0) & (pred < num_classes)
     bins = num_classes ** 2  # (label, prediction) pairs; bin C*C: left out
     pairs = torch.where(valid, label.long() * num_classes + pred.long(),
                         bins)
-    confusion = torch.bincount(pairs.reshape(-1), minlength=bins + 1)[
+    return torch.bincount(pairs.reshape(-1), minlength=bins + 1)[
         :bins].reshape(num_classes, num_classes)
-    return torch.stack([confusion.diagonal(), confusion.sum(0),
-                        confusion.sum(1)])
 
 
 def scores_from_areas(areas: np.ndarray) -> Dict[str, np.ndarray]:
@@ -80,11 +95,16 @@ class JaccardMetric(BaseMetric):
 
     After each evaluation, :attr:`per_image` holds one record per image
     (``img_path``, ``jaccard`` in [0, 1], per-class ``areas``), ordered as
-    the dataset, for worst-N ranking.
+    the dataset, for worst-N ranking, and :attr:`confusion` holds the
+    split's confusion matrix: numpy int64 (C, C), ``[t, p]`` = pixels of
+    ground-truth class ``t`` predicted as ``p`` (ignored pixels left out);
+    :mod:`~custom_modules.evaluation.confusion` turns it into a table or a
+    JSON record. The returned metrics stay scalar-only.
 
     Each evaluation logs the per-class table (:func:`format_class_table`)
-    unless :attr:`log_table` is False (``tools/test.py`` prints it last
-    itself).
+    and the confusion table (:func:`~custom_modules.evaluation.confusion.
+    format_confusion_table`) unless :attr:`log_table` is False
+    (``tools/test.py`` prints them last itself).
 
     Args:
         ignore_index: label value excluded from all counts.
@@ -94,7 +114,7 @@ class JaccardMetric(BaseMetric):
 
     #: '' (not None): no prefix, and no mmengine warning that none is set.
     default_prefix: Optional[str] = ''
-    #: Log the per-class table after each evaluation.
+    #: Log the per-class and confusion tables after each evaluation.
     log_table: bool = True
 
     def __init__(self, ignore_index: int = 255,
@@ -103,20 +123,30 @@ class JaccardMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.ignore_index = ignore_index
         self.per_image: List[dict] = []
+        #: The last evaluation's (C, C) int64 confusion matrix; None before
+        #: the first one, and on non-main processes of a distributed run
+        #: (mmengine computes metrics on rank 0 only).
+        self.confusion: Optional[np.ndarray] = None
 
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         num_classes = len(self.dataset_meta['classes'])
         for sample in data_samples:
             pred = sample['pred_sem_seg']['data'].squeeze()
             label = sample['gt_sem_seg']['data'].squeeze().to(pred)
+            # one small record per image: its (C, C) confusion counts
+            # (areas are derived from it); collected across ranks as is
             self.results.append(dict(
                 img_path=sample.get('img_path', ''),
-                areas=class_areas(pred, label, num_classes,
-                                  self.ignore_index)))
+                confusion=class_confusion(pred, label, num_classes,
+                                          self.ignore_index).cpu().numpy()))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         classes = self.dataset_meta['classes']
-        total = np.sum([r['areas'] for r in results], axis=0)
+        num_classes = len(classes)
+        self.confusion = np.zeros((num_classes, num_classes), np.int64)
+        for r in results:
+            self.confusion += r['confusion']
+        total = areas_from_confusion(self.confusion)
         scores = scores_from_areas(total)
         metrics: Dict[str, float] = OrderedDict()
         metrics['aAcc'] = round(100 * total[0].sum() / max(total[2].sum(), 1), 2)
@@ -125,11 +155,15 @@ class JaccardMetric(BaseMetric):
         for name, values in scores.items():
             for cls, v in zip(classes, values):
                 metrics[f'{name}.{cls}'] = round(100 * float(v), 2)
-        self.per_image = [
-            dict(img_path=r['img_path'], jaccard=image_jaccard(r['areas']),
-                 areas=r['areas']) for r in results]
+        self.per_image = []
+        for r in results:
+            areas = areas_from_confusion(r['confusion'])
+            self.per_image.append(dict(img_path=r['img_path'],
+                                       jaccard=image_jaccard(areas),
+                                       areas=areas))
         if self.log_table:
-            print_log('\n' + format_class_table(metrics, classes),
+            print_log('\n' + format_class_table(metrics, classes) + '\n\n' +
+                      format_confusion_table(self.confusion, classes),
                       logger=MMLogger.get_current_instance())
         return metrics
 

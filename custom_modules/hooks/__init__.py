@@ -1,8 +1,10 @@
 from .channels_last import ChannelsLastHook, uses_channels_last
+from .confusion_matrix import ConfusionMatrixHook, split_confusion
 from .early_stopping import OptionalEarlyStoppingHook
 from .learning_curves import CurvesHook, TrainMetricsHook
 from .progress_logger import ProgressLoggerHook
 from .retain_freed_memory import RetainFreedMemoryHook
+from .run_files_in_work_dir import RunFilesInWorkDirHook
 from .run_guards import InterruptHook, NonFiniteLossHook
 from .test_outputs_hook import TestOutputsHook
 from .time_budget import TimeBudgetHook, fit_schedule, plot_budget_curve
@@ -12,4 +14,5 @@ __all__ = ['TestOutputsHook', 'TrainMetricsHook', 'CurvesHook', 'ValLossLoop',
            'InterruptHook', 'NonFiniteLossHook', 'TimeBudgetHook', 'fit_schedule',
            'plot_budget_curve', 'ChannelsLastHook', 'uses_channels_last',
            'ProgressLoggerHook', 'OptionalEarlyStoppingHook',
-           'RetainFreedMemoryHook']
+           'RetainFreedMemoryHook', 'RunFilesInWorkDirHook',
+           'ConfusionMatrixHook', 'split_confusion']

@@ -15,6 +15,7 @@ from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
 from ..common.class_ids import class_ids
+from ..compat.robustness import atomic_write
 from ..common.errors import UserError
 from ..evaluation.jaccard_metric import class_area_counts, scores_from_areas
 from ..common.curves import best_step, plot_curves, read_scalars, values_at
@@ -226,8 +227,7 @@ class CurvesHook(Hook):
             summary['curves'] = path
             print_log(f'curves: {path}', logger='current')
         summary_path = osp.join(runner.work_dir, self.summary)
-        with open(summary_path, 'w') as f:
-            json.dump(summary, f, indent=2)
+        atomic_write(summary_path, json.dumps(summary, indent=2).encode())
         backend = clearml_backend(runner)
         if backend is not None:
             if osp.isfile(path):

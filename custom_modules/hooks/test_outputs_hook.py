@@ -13,7 +13,10 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
+from ..compat.robustness import atomic_write
+from ..evaluation import confusion_record
 from ..evaluation.jaccard_metric import format_class_table, scores_from_areas
+from .confusion_matrix import split_confusion
 from ..common.overlay import (comparison_picture, prediction_picture,
                                 read_rgb, write_rgb)
 from ..common.worst import rank_images, row_title, stem, worst_grid
@@ -56,6 +59,14 @@ class TestOutputsHook(Hook):
             ``results_file``, ``worst<suffix>.png`` / ``.csv``).
         suffix: added to the default file names (``tools/test.py --tta``
             sets ``'_tta'``, so plain and TTA results sit side by side).
+
+    ``results_file`` holds ``metrics``, the per-class ``table``, the
+    ``confusion`` matrix (pixel counts and row-normalised percent, rows =
+    ground truth), ``provenance`` (what was tested, on which data:
+    :func:`custom_modules.tools.provenance.test_provenance`, set by
+    ``tools/test.py`` as :attr:`provenance`) and ``files``, the other files
+    of this test (``per_image.csv`` ...), which have no provenance of their
+    own.
     """
 
     priority = 'NORMAL'
@@ -75,6 +86,9 @@ class TestOutputsHook(Hook):
         self.worst_csv = worst_csv
         self.suffix = suffix
         self._masks: dict = {}  # img_path -> (pred PNG bytes, gt PNG bytes)
+        #: What was tested (checkpoint, hash, data...); None outside
+        #: tools/test.py.
+        self.provenance: Optional[dict] = None
 
     def resolve_paths(self, work_dir: Optional[str]) -> None:
         """Fill the file names not given, from the run's work dir (or the
@@ -123,18 +137,31 @@ class TestOutputsHook(Hook):
         metrics = dict(metrics or {})
         classes = runner.test_evaluator.dataset_meta['classes']
         table = format_class_table(metrics, classes)  # logged by the metric
-        os.makedirs(osp.dirname(osp.abspath(self.results_file)), exist_ok=True)
-        with open(self.results_file, 'w') as f:
-            json.dump(dict(metrics=metrics, table=table), f, indent=2)
-        print_log(f'results: {self.results_file}', logger='current')
+        confusion = split_confusion(runner.test_evaluator)
         runner.visualizer.add_scalars(
             {f'test/{k}': v for k, v in metrics.items()},
             step=trained_iters(runner))
         per_image = self.per_image(runner)
+        files = {}
         if self.per_image_csv and per_image:
             write_per_image_csv(self.per_image_csv, per_image, classes)
+            files['per_image_csv'] = osp.abspath(self.per_image_csv)
         if self.worst and per_image:
             self.write_worst(runner, per_image, classes)
+            files.update(worst_png=osp.abspath(self.worst_png),
+                         worst_csv=osp.abspath(self.worst_csv))
+        record = dict(
+            metrics=metrics, table=table,
+            confusion=None if confusion is None else
+            confusion_record(confusion, classes),
+            provenance=self.provenance, files=files)
+        os.makedirs(osp.dirname(osp.abspath(self.results_file)), exist_ok=True)
+        atomic_write(self.results_file, json.dumps(record, indent=2).encode())
+        print_log(f'results: {self.results_file}', logger='current')
+        backend = clearml_backend(runner)
+        if backend is not None and confusion is not None:
+            backend.add_confusion_matrix('test', confusion, classes,
+                                         trained_iters(runner))
         self._masks = {}
 
     def write_worst(self, runner, per_image: list,

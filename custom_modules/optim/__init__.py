@@ -1,4 +1,6 @@
 from .autocast_optim_wrapper import (AutocastOptimWrapper, autocast_dtype,
                                      native_autocast)
+from .precision import training_precision
 
-__all__ = ['AutocastOptimWrapper', 'autocast_dtype', 'native_autocast']
+__all__ = ['AutocastOptimWrapper', 'autocast_dtype', 'native_autocast',
+           'training_precision']

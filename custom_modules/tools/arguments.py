@@ -40,6 +40,7 @@ def train_parser() -> argparse.ArgumentParser:
                    'with augmentation off and validate on the same N (a '
                    'short constant-lr schedule unless --cfg-options sets '
                    'one); the model and loss should reach ~100%% mJaccard')
+    add_max_iters_argument(p)
     p.add_argument('--sync-bn', action='store_true',
                    help='SyncBN across processes (with --launcher)')
     add_run_arguments(p)
@@ -69,6 +70,14 @@ def test_parser() -> argparse.ArgumentParser:
     add_clearml_arguments(p)
     add_run_arguments(p)
     return p
+
+
+def add_max_iters_argument(p: argparse.ArgumentParser) -> None:
+    """``--max-iters N``: the run's length, the whole schedule rescaled."""
+    p.add_argument('--max-iters', type=int, metavar='N',
+                   help='train N iterations: rescales the whole schedule '
+                   '(lr warm-up/decay, one-cycle steps, val and checkpoint '
+                   'intervals) to N; --cfg-options keys still win')
 
 
 def add_data_arguments(p: argparse.ArgumentParser) -> None:

@@ -3,8 +3,9 @@
 For each work dir: its config, the key hyperparameters (the same flat
 summary the ClearML tasks carry, :func:`run_hyperparameters`), the best val
 metrics per class (from ``scalars.json``, :func:`read_scalars`), training
-time, and test results when ``tools/test.py`` left them there; plus one
-overlaid curves PNG.
+time, and test results when ``tools/test.py`` left them there, with the
+checkpoint each test scored (flagged ``NOT FROM THIS RUN`` when it is not a
+file of that work dir); plus one overlaid curves PNG.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..common.curves import best_step, plot_curves, read_scalars, run_label, \
     scalar_files, values_at
 from ..common.errors import UserError
 from ..visualization.hyperparameters import run_hyperparameters
+from .provenance import foreign_checkpoint
 
 #: Column -> flat hyperparameter keys joined (see run_hyperparameters).
 KEY_COLUMNS = (
@@ -106,12 +108,15 @@ def summarize_run(work_dir: str, label: Optional[str] = None) -> dict:
             steps, [0, *steps[:-1]], times)))
     train_steps = [s for k, (st, _) in curves.items()
                    if k.startswith('train/') for s in st]
-    tests = {}
+    tests, tested = {}, {}
     for name in ('test_results', 'test_results_tta'):
         path = osp.join(work_dir, f'{name}.json')
         if osp.isfile(path):
-            tests[name.replace('test_results', 'test') or 'test'] = \
-                json.load(open(path))['metrics']
+            key = name.replace('test_results', 'test')
+            record = json.load(open(path))
+            tests[key] = record['metrics']
+            tested[key] = tested_checkpoint(record.get('provenance'),
+                                            work_dir)
     return dict(
         run=label or osp.basename(osp.normpath(work_dir)),
         work_dir=work_dir,
@@ -123,7 +128,24 @@ def summarize_run(work_dir: str, label: Optional[str] = None) -> dict:
         best_iter=best[0] if best else None,
         best=values_at(curves, best[0]) if best else {},
         train_seconds=None if seconds is None else round(seconds, 1),
-        test=tests)
+        test=tests, tested=tested)
+
+
+def tested_checkpoint(provenance: Optional[dict], work_dir: str) -> dict:
+    """Which checkpoint a test result scored: ``checkpoint`` (path),
+    ``iter``, ``sha256``, ``foreign`` (not a file of ``work_dir``: the score
+    is not this run's) and ``label`` for the table."""
+    if not provenance:
+        return dict(checkpoint=None, iter=None, sha256=None, foreign=None,
+                    label='unknown (results file without provenance)')
+    path = provenance.get('checkpoint')
+    foreign = foreign_checkpoint(provenance, work_dir)
+    label = osp.basename(path or '?')
+    if foreign:
+        label = f'NOT FROM THIS RUN: {path}'
+    return dict(checkpoint=path, iter=provenance.get('checkpoint_iter'),
+                sha256=provenance.get('checkpoint_sha256'), foreign=foreign,
+                label=label)
 
 
 def _classes(summaries: Sequence[dict]) -> List[str]:
@@ -150,7 +172,7 @@ def comparison_rows(summaries: Sequence[dict]) -> list:
         ['loss', 'tta', 'iters', 'best iter', 'val mJaccard'] + \
         [f'J {c}' for c in classes] + ['val mDice'] + \
         [f'D {c}' for c in classes] + ['test mJaccard', 'test+TTA mJaccard',
-                                       'time (min)']
+                                       'tested checkpoint', 'time (min)']
 
     def num(value, digits=2):
         return '' if value is None else f'{value:.{digits}f}'
@@ -172,9 +194,20 @@ def comparison_rows(summaries: Sequence[dict]) -> list:
             [num(best.get('mDice'))] +
             [num(best.get(f'Dice.{c}')) for c in classes] +
             [num(test.get('mJaccard')), num(tta.get('mJaccard')),
+             tested_label(s.get('tested') or {}),
              num(None if s['train_seconds'] is None
                  else s['train_seconds'] / 60, 1)])
     return rows
+
+
+def tested_label(tested: Dict[str, dict]) -> str:
+    """The checkpoint(s) behind the test columns: one label when plain
+    and TTA tested the same file, else ``test: ...; tta: ...``."""
+    labels = {k: v['label'] for k, v in tested.items()}
+    if len(set(labels.values())) <= 1:
+        return next(iter(labels.values()), '')
+    return '; '.join(f'{k.replace("test_", "") if k != "test" else "plain"}'
+                     f': {v}' for k, v in labels.items())
 
 
 def differing_hyperparameters(summaries: Sequence[dict]) -> Dict[str, list]:
@@ -236,6 +269,13 @@ def main(argv: Sequence[str]) -> int:
         json.dump(dict(runs=summaries, differing=diff), f, indent=2,
                   default=str)
     print(text)
+    for summary in summaries:
+        for key, tested in (summary.get('tested') or {}).items():
+            if tested['foreign']:
+                print(f'warning: {summary["run"]}: {key.replace("test", "test_results")}.json '
+                      f'scored {tested["checkpoint"]}, not a checkpoint of '
+                      f'{summary["work_dir"]}; its test columns are not this '
+                      'run\'s')
     print(f'\nfiles: {osp.join(out, "compare.md")}, '
           f'{osp.join(out, "compare.json")}, {png}')
     return 0

@@ -106,10 +106,15 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
     module (a dict with ``type``) that its class accepts, at any depth
     (``test_dataloader.dataset.data_prefix.img_path``), or a new top-level
     key with no close existing match. The error names the closest valid key.
+    ``fold.*`` (``tools/kfold.py``'s fold metadata: ``fold.name``,
+    ``fold.k``, ``fold.split_seed``) is accepted when the config has no
+    ``fold``.
     """
     tree = cfg.to_dict()
     for key in options:
         parts = key.split('.')
+        if parts[0] == 'fold' and len(parts) > 1 and 'fold' not in tree:
+            continue
         if parts[0] in MOVED_KEYS and parts[0] not in tree:
             new = '.'.join([MOVED_KEYS[parts[0]], *parts[1:]])
             raise UserError(f'--cfg-options {key}: the config has no key '

@@ -25,8 +25,7 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger, print_log
 from mmengine.runner import Runner
 
-from ..hooks.channels_last import uses_channels_last
-from ..optim import autocast_dtype
+from ..optim import training_precision
 from .inference import describe_precision as describe_inference
 from .inference import test_loop_precision
 
@@ -160,28 +159,15 @@ def describe_device(runner: Optional[Runner] = None) -> str:
     return text + (f' x {world} processes' if world > 1 else '')
 
 
-_SHORT = {torch.bfloat16: 'bf16', torch.float16: 'fp16'}
-
-
 def describe_precision(cfg: Config, training: bool) -> str:
-    """``fp32``, ``bf16 autocast`` or ``fp16 autocast (AMP)``, plus
-    ``channels_last`` when the config turns it on. For testing, how a
+    """How the run's forward passes compute: for training
+    :func:`custom_modules.optim.training_precision`; for testing, how a
     config prepared by :func:`.inference.runner_inference_precision`
     infers (its words: :func:`.inference.describe_precision`)."""
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if not training:
         return describe_inference(*test_loop_precision(cfg, device))
-    text = 'fp32'
-    wrapper = cfg.get('optim_wrapper') or {}
-    if wrapper.get('type') == 'AmpOptimWrapper':
-        text = f'{_SHORT[getattr(torch, wrapper.get("dtype") or "float16")]}'\
-            ' autocast (AMP)'
-    elif autocast_dtype(cfg, device) is not None:
-        text = f'{_SHORT[autocast_dtype(cfg, device)]} autocast'
-    elif wrapper.get('type') == 'AutocastOptimWrapper':
-        text = f'fp32 ({wrapper.get("dtype", "bfloat16")} is not native '\
-            f'on this {device})'
-    return text + (', channels_last' if uses_channels_last(cfg) else '')
+    return training_precision(cfg, device)
 
 
 def describe_model(model: torch.nn.Module) -> str:

@@ -101,9 +101,11 @@ def preflight(cfg: Config) -> None:
             DATASETS.build(ds)
 
 
-def _iteration(path: str) -> int:
+def file_iteration(path: str) -> Optional[int]:
+    """N of a checkpoint named ``iter_N.pth`` or ``best_*_iter_N.pth``
+    (None for other names)."""
     found = re.search(r'iter_(\d+)\.pth$', path)
-    return int(found.group(1)) if found else -1
+    return int(found.group(1)) if found else None
 
 
 def complete(path: str) -> bool:
@@ -119,28 +121,27 @@ def complete(path: str) -> bool:
 def resume_checkpoint(work_dir: str) -> Optional[str]:
     """The checkpoint ``--resume`` continues from, or None.
 
-    ``<work_dir>/last_checkpoint`` names it (the file of that name in
-    ``work_dir`` first, for a work dir that was copied or moved); when that
-    file is missing, empty, or names a missing or incomplete checkpoint, the
-    newest complete ``iter_*.pth`` in ``work_dir`` is used instead (with a
-    warning).
+    Only files in ``work_dir`` are candidates: the one ``last_checkpoint``
+    names (by its file name, so a copied or moved work dir uses its own
+    copy, never the original run's file); when that is missing or
+    incomplete, the newest complete ``iter_*.pth`` (with a warning).
     """
     pointer = osp.join(work_dir, 'last_checkpoint')
     named = None
     if osp.isfile(pointer):
         with open(pointer) as f:
             named = f.read().strip() or None
-    if named:  # a work dir copied or moved elsewhere: prefer its own file
-        for path in (osp.join(work_dir, osp.basename(named)), named):
-            if complete(path):
-                return path
+    if named and complete(osp.join(work_dir, osp.basename(named))):
+        return osp.join(work_dir, osp.basename(named))
     found = sorted(glob.glob(osp.join(work_dir, 'iter_*.pth')),
-                   key=_iteration, reverse=True)
+                   key=lambda p: file_iteration(p) or -1,
+                   reverse=True)
     for path in found:
         if complete(path):
             if named:
-                print_log(f'--resume: {named} (named in {pointer}) is missing '
-                          f'or incomplete; resuming from {path}',
+                print_log(f'--resume: {osp.basename(named)} (named in '
+                          f'{pointer}) is missing or incomplete in '
+                          f'{work_dir}; resuming from {path}',
                           logger='current', level=30)
             return path
     return None

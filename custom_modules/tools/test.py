@@ -10,17 +10,21 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from ..compat import check_checkpoint_file
+from ..evaluation import format_confusion_table
 from ..evaluation.jaccard_metric import format_class_table
+from ..hooks import TestOutputsHook
+from ..hooks.learning_curves import clearml_backend
 from .arguments import test_parser
 from ..common.weights import load_weights
 from .config import (fit_loader_workers, load_config, log_loader_workers,
                      set_data, use_clearml)
-from .console import build_runner, log_header
+from .console import build_runner, describe_precision, log_header
 from ..common.errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
 from .inference import runner_inference_precision
+from .provenance import default_test_work_dir, test_provenance
 from .safety import check_work_dir
-from .train import default_work_dir, fresh_visualizer
+from .train import fresh_visualizer
 
 
 build_parser = test_parser
@@ -33,8 +37,8 @@ def prepare_config(args: argparse.Namespace) -> Config:
         check_checkpoint_file(args.checkpoint)  # before any output exists
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or \
-        default_work_dir(args.config)
+    cfg.work_dir = args.work_dir or \
+        default_test_work_dir(args.config, args.checkpoint)
     check_work_dir(cfg.work_dir)
     set_data(cfg, args.data_root, args.labels)
     log_loader_workers(fit_loader_workers(cfg, given=args.cfg_options or {}),
@@ -63,20 +67,43 @@ def prepare_config(args: argparse.Namespace) -> Config:
 
 
 def main(argv: Sequence[str]) -> int:
-    """Test; the per-class table comes last (after the metric line and the
-    names of the files written)."""
+    """Test; the per-class table and the confusion matrix come last (after
+    the metric line and the names of the files written)."""
     args = build_parser().parse_args(argv)
     cfg = prepare_config(args)
     runner = build_runner(cfg, verbose=args.debug, testing=True)
     log_header(runner, 'testing', args.config,
                args.checkpoint, loader='test_dataloader')
-    load_weights(runner.model, args.checkpoint)
+    checkpoint = load_weights(runner.model, args.checkpoint)
+    record = test_provenance(
+        checkpoint_path=args.checkpoint, checkpoint=checkpoint,
+        config=args.config, work_dir=runner.work_dir,
+        precision=describe_precision(runner.cfg, training=False),
+        tta=args.tta, dataset=dict(runner.cfg.test_dataloader.dataset))
+    describe_test(runner, record, checkpoint)
     metrics = runner.test_evaluator.metrics
-    for metric in metrics:  # the table is printed once, below
+    for metric in metrics:  # the tables are printed once, below
         if hasattr(metric, 'log_table'):
             metric.log_table = False
     results = runner.test()
     classes = runner.test_evaluator.dataset_meta['classes']
-    print_log('\n' + format_class_table(results, classes),
-              logger=runner.logger)
+    tables = [format_class_table(results, classes)]
+    confusion = next((m.confusion for m in metrics
+                      if getattr(m, 'confusion', None) is not None), None)
+    if confusion is not None:
+        tables.append(format_confusion_table(confusion, classes))
+    print_log('\n' + '\n\n'.join(tables), logger=runner.logger)
     return 0
+
+
+def describe_test(runner, record: dict, checkpoint: dict) -> None:
+    """Hand the provenance to the results hook and the ClearML task: the
+    task describes the tested run (its own config, from the checkpoint),
+    not the config file given here."""
+    for hook in runner.hooks:
+        if isinstance(hook, TestOutputsHook):
+            hook.provenance = record
+    backend = clearml_backend(runner)
+    if backend is not None:
+        run_cfg = (checkpoint.get('meta') or {}).get('cfg')
+        backend.describe_test(record, run_cfg)

@@ -22,6 +22,7 @@ from .config import (fetch_pretrained, fit_loader_workers, load_config,
 from .console import build_runner, log_header
 from ..common.errors import UserError
 from .lock import lock_work_dir
+from .schedule import check_schedule
 from .safety import (check_start_checkpoint, configure_distributed,
                      preflight, resume_checkpoint, run_training)
 
@@ -41,7 +42,8 @@ def build_config(config: str, *, work_dir: Optional[str] = None,
                  cfg_options: Union[dict, Sequence[str], None] = None,
                  launcher: str = 'none', amp: bool = False,
                  resume: Optional[str] = None, sync_bn: bool = False,
-                 overfit_batch: Optional[int] = None, clearml: bool = True,
+                 overfit_batch: Optional[int] = None,
+                 max_iters: Optional[int] = None, clearml: bool = True,
                  task_name: Optional[str] = None,
                  clearml_project: Optional[str] = None,
                  clearml_tags: Optional[Sequence[str]] = None) -> Config:
@@ -81,6 +83,7 @@ def build_config(config: str, *, work_dir: Optional[str] = None,
     check_early_stopping(cfg)
     if overfit_batch:
         apply_overfit_batch(cfg, overfit_batch, cfg_options or {})
+    check_schedule(cfg, max_iters, cfg_options or {})  # --max-iters, warning
     log_loader_workers(fit_loader_workers(cfg, given=cfg_options or {}), cfg)
     fresh_visualizer(cfg)
     use_clearml(cfg, clearml,
@@ -97,6 +100,7 @@ def prepare_config(args: argparse.Namespace) -> Config:
         deterministic=args.deterministic, cfg_options=args.cfg_options,
         launcher=args.launcher, amp=args.amp, resume=args.resume,
         sync_bn=args.sync_bn, overfit_batch=args.overfit_batch,
+        max_iters=args.max_iters,
         clearml=not args.no_clearml, task_name=args.task_name,
         clearml_project=args.clearml_project, clearml_tags=args.clearml_tags)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import glob
+import json
 import os
 import os.path as osp
 import urllib.error
@@ -17,7 +18,23 @@ from mmengine.logging import print_log
 from mmengine.visualization.vis_backend import BaseVisBackend, force_init_env
 from mmseg.registry import VISBACKENDS
 
+from ..compat.clearml_models import register_output_model
+from ..compat.robustness import atomic_write
 from .hyperparameters import run_hyperparameters
+
+#: The work-dir file naming a training run's ClearML task (id, mode...).
+TASK_RECORD = 'clearml_task.json'
+
+
+def read_task_record(work_dir: str) -> Optional[dict]:
+    """``<work_dir>/clearml_task.json`` as a dict, or None (missing or
+    unreadable)."""
+    try:
+        with open(osp.join(work_dir, TASK_RECORD)) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def clearml_mode(probe_timeout: float = 3.0) -> Tuple[str, str]:
@@ -116,8 +133,18 @@ class PetsClearMLVisBackend(BaseVisBackend):
       is stored as a configuration object;
     - ``train/loss`` and ``val/loss`` share one chart (title ``loss``, series
       ``train``/``val``), per-class metrics share one chart per metric;
-    - only the config and the best checkpoint are uploaded, not every
+    - the config is uploaded as an artifact and the best checkpoint is
+      registered as the task's OutputModel (the Models tab), not every
       periodic checkpoint;
+    - the task's id is kept in ``<work_dir>/clearml_task.json``
+      (:data:`TASK_RECORD`): a resumed run (``cfg.resume``) continues the
+      same task, online or offline, with its iterations as they are;
+    - the val/test confusion matrix (:meth:`add_confusion_matrix`);
+    - a test task (``task_type='testing'``) is created only when the test
+      reports its first result, so a test that fails before it leaves no
+      task; it describes the tested run (:meth:`describe_test`: the run's
+      own config and hyperparameters, the checkpoint and its hash, a link
+      to the training task) and uploads no checkpoint;
     - any ClearML failure after start-up is a single warning, never a crash.
 
     Args:
@@ -142,8 +169,11 @@ class PetsClearMLVisBackend(BaseVisBackend):
         self.mode = None
         self._failed = False
         self._cfg: Optional[Config] = None
+        self._tested: Optional[dict] = None  # describe_test()'s record
+        self._tested_cfg: Optional[str] = None
+        self._classes: Optional[list] = None  # seen in a confusion matrix
 
-    def _init_env(self) -> None:
+    def _start_with_fallback(self) -> None:
         self.mode, reason = clearml_mode()
         if self.mode == 'offline':
             print_log(f'ClearML offline: {reason}; the run is kept as an '
@@ -181,17 +211,26 @@ class PetsClearMLVisBackend(BaseVisBackend):
         Task._report_subprocess_enabled = False
         name = self.task_name or osp.basename(
             osp.dirname(osp.abspath(self._save_dir or '.'))) or 'run'
+        previous = self._task_to_continue()
         # Task.init seeds random, numpy and torch with its own seed (1337)
         # after the Runner applied --seed, so a run logged to ClearML trained
         # differently from the same command without it. No seed for ClearML,
         # and the generators are put back as they were, whatever it draws.
         Task.set_random_seed(None)
         with kept_random_state():
+            # continue_last_task=0: the same task, iterations not offset
             self._task = Task.init(
                 project_name=self.project, task_name=name, tags=self.tags,
                 task_type=Task.TaskTypes[self.task_type],
-                reuse_last_task_id=False, auto_connect_frameworks=False,
+                reuse_last_task_id=previous or False,
+                continue_last_task=0 if previous else False,
+                auto_connect_frameworks=False,
                 auto_connect_arg_parser=True)
+        if previous:
+            print_log(f'ClearML: continuing task {previous} ({name}) of this '
+                      'work dir', logger='current')
+        if self.task_type == 'training':
+            self._write_task_record()
         # Task.init also hooks os.fork: in every forked child (our data-loader
         # workers) it starts reporter threads and installs its SIGTERM hook,
         # which closes the task and kills the worker. A job-wide SIGTERM
@@ -217,13 +256,128 @@ class PetsClearMLVisBackend(BaseVisBackend):
     def experiment(self):
         return self._task
 
-    @force_init_env
     def add_config(self, config: Config, **kwargs) -> None:
+        """Start the task (a test task: only at its first result) and
+        connect the run's hyperparameters and config."""
         self._cfg = config
-        self._safely('hyperparameters', self._task.connect,
-                     run_hyperparameters(config), name='run')
+        if self.task_type != 'testing':
+            self._describe()
+
+    @force_init_env
+    def _describe(self) -> None:
+        hyperparameters = run_hyperparameters(self._cfg)
+        config_dict = self._cfg.to_dict()
+        if self._tested is not None:
+            trained = self._tested_config()
+            if trained is not None:
+                hyperparameters = run_hyperparameters(trained)
+                config_dict = trained.to_dict()
+            hyperparameters.update(
+                {f'test.{k}': v for k, v in self._tested.items()})
+            parent = self._tested.get('training_task')
+            if parent:
+                self._safely('parent', self._task.set_parent, parent)
+        self._safely('hyperparameters', self._task.connect, hyperparameters,
+                     name='run')
         self._safely('config', self._task.connect_configuration,
-                     config.to_dict(), name='mmseg config')
+                     config_dict, name='mmseg config')
+
+    def describe_test(self, provenance: dict,
+                      trained_config: Optional[str] = None) -> None:
+        """What a test task records instead of the test's own config: the
+        tested run's config (``trained_config``, the text mmengine stores
+        in a checkpoint's ``meta.cfg``), the checkpoint and data
+        (``provenance``) and, when the checkpoint's run dir has a
+        :data:`TASK_RECORD`, the training task as the parent."""
+        tested = dict(provenance)
+        run_dir = provenance.get('checkpoint_run_dir')
+        record = read_task_record(run_dir) if run_dir else None
+        if record:
+            tested['training_task'] = record.get('id')
+        self._tested = tested
+        self._tested_cfg = trained_config
+
+    def _tested_config(self) -> Optional[Config]:
+        if not self._tested_cfg:
+            return None
+        try:
+            return Config.fromstring(self._tested_cfg, file_format='.py')
+        except Exception as err:  # noqa: BLE001 - an old or odd config
+            print_log(f'ClearML: the checkpoint\'s config is unreadable '
+                      f'({err}); the test task shows the given config',
+                      logger='current', level=30)
+            return None
+
+    def _task_to_continue(self) -> Optional[str]:
+        """The task id of this work dir's earlier run, when this run
+        resumes it and that task can be continued in the current mode."""
+        if self.task_type != 'training' or not (
+                self._cfg is not None and self._cfg.get('resume')):
+            return None
+        work_dir = self._work_dir()
+        record = read_task_record(work_dir) if work_dir else None
+        if not record:
+            return None
+        why = None
+        if osp.realpath(record.get('work_dir', '')) != osp.realpath(work_dir):
+            why = 'the record comes from another work dir (a copy)'
+        elif record.get('mode') != self.mode:
+            why = (f'it was recorded {record.get("mode")} and ClearML is '
+                   f'{self.mode} now')
+        elif self.mode == 'offline' and not osp.isdir(
+                record.get('offline_folder') or ''):
+            why = 'its offline session folder is gone'
+        if why:
+            print_log(f'ClearML: a new task for this resumed run, not '
+                      f'{record.get("id")}: {why}', logger='current',
+                      level=30)
+            return None
+        return record.get('id')
+
+    def _work_dir(self) -> Optional[str]:
+        work_dir = getattr(self._cfg, 'work_dir', None) if self._cfg \
+            else None
+        if not work_dir and self._save_dir:  # <work_dir>/<stamp>/vis_data
+            work_dir = osp.dirname(osp.dirname(osp.abspath(self._save_dir)))
+        return work_dir
+
+    def _write_task_record(self) -> None:
+        work_dir = self._work_dir()
+        if not work_dir or not osp.isdir(work_dir):
+            return
+        record = dict(
+            id=self._task.id, project=self.project, name=self._task.name,
+            mode=self.mode, work_dir=osp.realpath(work_dir),
+            offline_folder=str(self._task.get_offline_mode_folder())
+            if self.mode == 'offline' else None)
+        atomic_write(osp.join(work_dir, TASK_RECORD),
+                     json.dumps(record, indent=2).encode())
+
+    @force_init_env
+    def add_confusion_matrix(self, split: str, confusion: np.ndarray,
+                             classes: Sequence[str], step: int = 0) -> None:
+        """Two heatmaps of the (C, C) confusion matrix (rows: ground truth,
+        columns: prediction): pixel counts, and percent of each true class;
+        series = ``split`` (``'val'``, ``'test'``)."""
+        self._classes = list(classes)
+        counts = np.asarray(confusion, dtype=np.float64)
+        rows = counts.sum(1, keepdims=True)
+        percent = np.where(rows > 0, 100 * counts / np.maximum(rows, 1), 0)
+        for title, matrix in (('confusion (pixels)', counts),
+                              ('confusion (% of true class)',
+                               np.round(percent, 2))):
+            self._safely('confusion matrix',
+                         self._logger.report_confusion_matrix, title=title,
+                         series=split, matrix=matrix, iteration=step,
+                         xaxis='predicted', yaxis='true',
+                         xlabels=list(classes), ylabels=list(classes),
+                         yaxis_reversed=True)
+
+    def _init_env(self) -> None:
+        self._start_with_fallback()
+        if self.task_type == 'testing' and self._cfg is not None:
+            self._env_initialized = True  # _describe is @force_init_env too
+            self._describe()
 
     @force_init_env
     def add_image(self, name: str, image: np.ndarray, step: int = 0,
@@ -244,6 +398,18 @@ class PetsClearMLVisBackend(BaseVisBackend):
             if np.ndim(value) == 0:
                 self.add_scalar(key, value, step)
 
+    def _register_best(self, path: str) -> None:
+        """The best checkpoint as the task's OutputModel."""
+        stem = osp.splitext(osp.basename(path))[0]
+        tail = stem.rsplit('_', 1)[-1]
+        classes = self._classes
+        register_output_model(
+            self._task, path, name=f'{self._task.name} {stem}',
+            iteration=int(tail) if tail.isdigit() else None,
+            labels={c: i for i, c in enumerate(classes)} if classes else None,
+            comment=f'best val checkpoint of {self._work_dir()}',
+            tags=['best'])
+
     def upload_file(self, name: str, path: str) -> None:
         """Upload one file (a curve PNG, a results JSON) as an artifact."""
         if hasattr(self, '_task'):
@@ -254,11 +420,11 @@ class PetsClearMLVisBackend(BaseVisBackend):
         if not hasattr(self, '_task'):
             return
         work_dir = getattr(self._cfg, 'work_dir', None)
-        if work_dir and osp.isdir(work_dir):
+        if self.task_type == 'training' and work_dir and osp.isdir(work_dir):
             for path in sorted(glob.glob(osp.join(work_dir, '*.py'))):
                 self.upload_file('config', path)
             for path in sorted(glob.glob(osp.join(work_dir, 'best_*.pth'))):
-                self.upload_file('best_checkpoint', path)
+                self._safely('output model', self._register_best, path)
         try:  # even after a failure: flush what was recorded, end the task
             self._task.close()
         except Exception as err:  # noqa: BLE001 - never stop the run

@@ -1,6 +1,8 @@
 """The flat hyperparameter summary of a run, shared by ClearML and compare."""
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Dict
 
 from mmengine.config import Config
@@ -21,12 +23,41 @@ def _flatten(prefix: str, value: Any, out: Dict[str, Any]) -> None:
                                                   type(None))) else str(value)
 
 
+def _without(d, *keys) -> dict:
+    return {k: v for k, v in dict(d or {}).items() if k not in keys}
+
+
+def _indices(indices) -> str:
+    """'all', 'first N', or 'N images (sha256 …)' for a dataset subset."""
+    if indices is None:
+        return 'all'
+    if isinstance(indices, int):
+        return f'first {indices}'
+    text = json.dumps([int(i) for i in indices])
+    return f'{len(indices)} images ({hashlib.sha256(text.encode()).hexdigest()[:12]})'
+
+
+def _precision(cfg: Config) -> str:
+    import torch
+
+    from ..optim import training_precision
+    return training_precision(cfg, 'cuda' if torch.cuda.is_available()
+                              else 'cpu')
+
+
 def run_hyperparameters(cfg: Config) -> Dict[str, Any]:
     """Flat ``{'section.key': value}`` summary of what makes a run differ.
 
-    Sections: model (backbone, heads, losses), optimizer, schedule, data
-    (batch size, labels folder, augmentation types, crop size), seed, TTA.
-    Values are scalars or strings, so the ClearML compare view lines up.
+    Everything that changes training: the model (backbone and decode head
+    settings with frozen stages, the pet-class vote ``fg_vote``, the loss,
+    the encoder weights' source), the optimizer and its wrapper (clip_grad,
+    parameter-wise settings), every scheduler parameter (warm-up included,
+    ``schedule.<i>.<key>``), the precision on this machine, the data (root,
+    split, masks folder, the subset of images, the k-fold ``fold``, batch
+    size, each augmentation's settings), the seed and TTA. Values are
+    scalars or strings, so the ClearML compare view lines up; the short
+    keys ``tools/compare.py`` reads (``model.backbone``, ``optimizer.lr``,
+    ``schedule.max_iters``, ``data.labels``...) are kept.
     """
     tta = cfg.model.get('type') == 'FlipTTA'
     model = cfg.model['module'] if tta else cfg.model
@@ -39,19 +70,38 @@ def run_hyperparameters(cfg: Config) -> Dict[str, Any]:
     out['model.pretrained'] = str(
         model.get('pretrained') or
         (backbone.get('init_cfg') or {}).get('checkpoint') or 'none')
+    out['model.frozen_stages'] = backbone.get('frozen_stages')
+    _flatten('model.fg_vote', model.get('fg_vote') or 'off', out)
+    _flatten('backbone', _without(backbone, 'init_cfg'), out)
+    _flatten('decode_head', _without(model.decode_head, 'loss_decode'), out)
     _flatten('loss', model.decode_head.get('loss_decode', {}), out)
     _flatten('optimizer', cfg.optim_wrapper.get('optimizer', {}), out)
+    _flatten('optim_wrapper', _without(cfg.optim_wrapper, 'optimizer'), out)
+    out['precision'] = _precision(cfg)
     out['schedule.max_iters'] = cfg.train_cfg.get('max_iters')
     out['schedule.val_interval'] = cfg.train_cfg.get('val_interval')
-    out['schedule.schedulers'] = ', '.join(
-        s['type'] for s in cfg.get('param_scheduler', []))
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    out['schedule.schedulers'] = ', '.join(s['type'] for s in schedulers)
+    _flatten('schedule', list(schedulers), out)
     loader = cfg.train_dataloader
+    dataset = loader.dataset
     out['data.batch_size'] = loader.batch_size
-    out['data.labels'] = loader.dataset.get('labels')
-    out['data.augmentations'] = ', '.join(
-        t['type'] for t in loader.dataset.get('pipeline', [])
-        if t['type'] not in IMAGE_LOADERS + MASK_LOADERS + PACKERS)
+    out['data.root'] = str(dataset.get('data_root'))
+    out['data.split'] = dataset.get('split')
+    out['data.labels'] = dataset.get('labels')
+    out['data.images'] = _indices(dataset.get('indices'))
+    out['data.val_images'] = _indices(
+        (cfg.get('val_dataloader') or {}).get('dataset', {}).get('indices'))
+    augmentations = [t for t in dataset.get('pipeline', [])
+                     if t['type'] not in IMAGE_LOADERS + MASK_LOADERS +
+                     PACKERS]
+    out['data.augmentations'] = ', '.join(t['type'] for t in augmentations)
+    for t in augmentations:
+        _flatten(f'augment.{t["type"]}', _without(t, 'type'), out)
     out['data.crop_size'] = str(cfg.get('crop_size'))
+    _flatten('fold', cfg.get('fold') or 'none', out)
     out['seed'] = cfg.get('randomness', {}).get('seed')
     out['tta'] = tta
     return out

@@ -106,3 +106,134 @@ def test_labels_outside_the_classes_are_not_counted():
     pred = torch.tensor([[0, 1, 1, 0]])
     assert class_area_counts(pred, label, 3).tolist() == [
         [1, 1, 0], [1, 2, 0], [1, 1, 1]]
+
+
+# --- the confusion matrix -------------------------------------------------
+
+def _sample(gt, pred, name='x.jpg'):
+    s = SegDataSample(metainfo=dict(img_path=name))
+    s.gt_sem_seg = PixelData(data=torch.tensor(gt)[None])
+    s.pred_sem_seg = PixelData(data=torch.tensor(pred)[None])
+    return s.to_dict()
+
+
+# two images; 255 labels and the out-of-range prediction 7 are left out
+GT_A = [[0, 0, 1, 1],
+        [1, 1, 2, 255]]
+PRED_A = [[0, 1, 1, 2],
+          [2, 2, 2, 1]]
+GT_B = [[2, 2, 0, 255],
+        [1, 2, 0, 1]]
+PRED_B = [[1, 2, 0, 0],
+          [7, 2, 2, 1]]
+#: rows = ground truth, columns = prediction, counted by hand
+CONFUSION_A = [[1, 1, 0],    # bg: (0,0) (0,1)
+               [0, 1, 3],    # cat: (1,1) (1,2) (1,2) (1,2)
+               [0, 0, 1]]    # dog: (2,2); (255,1) ignored
+CONFUSION_B = [[1, 0, 1],    # bg: (0,0) (0,2)
+               [0, 1, 0],    # cat: (1,1); (1,7) out of range
+               [0, 1, 2]]    # dog: (2,1) (2,2) (2,2); (255,0) ignored
+
+
+def test_confusion_matrix_equals_hand_count_over_the_split():
+    metric = JaccardMetric()
+    metric.dataset_meta = META
+    metric.process({}, [_sample(GT_A, PRED_A, 'a.jpg'),
+                        _sample(GT_B, PRED_B, 'b.jpg')])
+    metrics = metric.evaluate(2)
+    assert metric.confusion.dtype == np.int64
+    assert metric.confusion.tolist() == (
+        np.array(CONFUSION_A) + CONFUSION_B).tolist()
+    # the metrics dict stays scalar-only, the same keys as before
+    assert all(np.isscalar(v) for v in metrics.values())
+    assert 'confusion' not in metrics and len(metrics) == 4 + 3 * 3
+    # per-image records: small, areas derived from each image's matrix
+    assert [r['areas'].tolist() for r in metric.per_image] == [
+        [[1, 1, 1], [1, 2, 4], [2, 4, 1]],
+        [[1, 1, 2], [1, 2, 3], [2, 1, 3]]]
+    assert set(metric.per_image[0]) == {'img_path', 'jaccard', 'areas'}
+
+
+def test_confusion_sums_over_two_process_calls():
+    metric = JaccardMetric()
+    metric.dataset_meta = META
+    metric.process({}, [_sample(GT_A, PRED_A, 'a.jpg')])
+    metric.process({}, [_sample(GT_B, PRED_B, 'b.jpg')])
+    metric.evaluate(2)
+    assert metric.confusion.tolist() == [[2, 1, 1], [0, 2, 3], [0, 1, 3]]
+    assert [r['img_path'] for r in metric.per_image] == ['a.jpg', 'b.jpg']
+
+
+def test_metrics_and_areas_are_unchanged_and_come_from_the_confusion():
+    from custom_modules.evaluation import areas_from_confusion
+    metric = JaccardMetric()
+    metrics = _evaluate(metric, _samples())
+    # values the same inputs gave before the confusion matrix was kept
+    assert dict(metrics) == {
+        'aAcc': 80.87, 'mJaccard': 67.94, 'mDice': 80.9, 'mAcc': 80.72,
+        'Jaccard.background': 68.81, 'Jaccard.cat': 69.16,
+        'Jaccard.dog': 65.85, 'Dice.background': 81.52, 'Dice.cat': 81.77,
+        'Dice.dog': 79.41, 'Acc.background': 75.38, 'Acc.cat': 84.09,
+        'Acc.dog': 82.7}
+    assert [r['areas'].tolist() for r in metric.per_image[:2]] == [
+        [[58, 78, 63], [58, 131, 63], [78, 78, 96]],
+        [[50, 62, 86], [50, 62, 140], [74, 92, 86]]]
+    total = np.sum([r['areas'] for r in metric.per_image], axis=0)
+    assert np.array_equal(areas_from_confusion(metric.confusion), total)
+    assert metric.confusion.sum() == sum(
+        int((g != 255).sum()) for g, _, _ in _samples())
+
+
+def test_class_confusion_is_what_class_area_counts_reduce():
+    from custom_modules.evaluation.jaccard_metric import (class_area_counts,
+                                                          class_confusion)
+    label = torch.tensor([GT_A, GT_B])
+    pred = torch.tensor([PRED_A, PRED_B])
+    confusion = class_confusion(pred, label, 3)
+    assert confusion.dtype == torch.int64
+    assert confusion.tolist() == (np.array(CONFUSION_A) +
+                                  CONFUSION_B).tolist()
+    counts = class_area_counts(pred, label, 3)
+    assert counts.tolist() == [confusion.diagonal().tolist(),
+                               confusion.sum(0).tolist(),
+                               confusion.sum(1).tolist()]
+
+
+def test_row_normalised_and_the_json_record():
+    import json
+    from custom_modules.evaluation import confusion_record, row_normalised
+    confusion = np.array([[6, 2, 0], [1, 2, 1], [0, 0, 0]], np.int64)
+    rates = row_normalised(confusion)
+    assert rates[0].tolist() == [0.75, 0.25, 0.0]
+    assert rates[1].tolist() == [0.25, 0.5, 0.25]
+    assert rates[2].tolist() == [0.0, 0.0, 0.0]  # no ground truth: zeros
+    record = confusion_record(np.array([[1, 2, 0], [1, 1, 1], [0, 0, 0]]),
+                              META['classes'])
+    assert json.loads(json.dumps(record, allow_nan=False)) == {
+        'classes': ['background', 'cat', 'dog'],
+        'counts': [[1, 2, 0], [1, 1, 1], [0, 0, 0]],
+        'row_normalised': [[33.33, 66.67, 0.0], [33.33, 33.33, 33.33],
+                           [0.0, 0.0, 0.0]]}
+
+
+def test_format_confusion_table_shows_counts_and_row_percentages():
+    from custom_modules.evaluation import format_confusion_table
+    confusion = np.array([[900000, 50000, 50000],
+                          [2000, 6000, 2000],
+                          [0, 1000, 3000]])
+    table = format_confusion_table(confusion, META['classes'])
+    lines = table.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    rows = {}
+    for line in lines:
+        if line.startswith('true '):
+            cls, *cells = line.split()[1:]
+            rows.setdefault(cls, []).append(cells)
+    assert rows['background'] == [['900000', '50000', '50000'],
+                                  ['90.00', '5.00', '5.00']]
+    assert rows['cat'] == [['2000', '6000', '2000'],
+                           ['20.00', '60.00', '20.00']]
+    assert rows['dog'] == [['0', '1000', '3000'], ['0.00', '25.00', '75.00']]
+    header = [line.split() for line in lines if 'true' not in line
+              and line.split()[:1] == ['background']]
+    assert header == [list(META['classes'])] * 2

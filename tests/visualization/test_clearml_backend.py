@@ -70,6 +70,9 @@ def _offline_session(work: str) -> dict:
                                     task_name='unit', tags=['t1'])
     backend.add_config(cfg)
     backend.add_scalars({'train/loss': 1.5, 'val/mJaccard': 40.0}, step=3)
+    backend.add_confusion_matrix('val', np.array([[5, 1, 0], [0, 3, 2],
+                                                  [0, 4, 4]]),
+                                 ('background', 'cat', 'dog'), step=3)
     backend.add_image('val_x', np.zeros((8, 8, 3), np.uint8), step=3)
     assert backend.mode == 'offline'
     folder = Path(backend._task.get_offline_mode_folder())
@@ -78,7 +81,9 @@ def _offline_session(work: str) -> dict:
         events = [e for line in z.read('metrics.jsonl').decode().splitlines()
                   for e in json.loads(line)]
         return dict(events=events, task=json.loads(z.read('task.json')),
-                    names=z.namelist())
+                    names=z.namelist(),
+                    model=z.read(next(n for n in z.namelist()
+                                      if n.startswith('models/'))).decode())
 
 
 def test_offline_session_holds_scalars_hyperparameters_and_artifacts(
@@ -105,8 +110,18 @@ def test_offline_session_holds_scalars_hyperparameters_and_artifacts(
     assert params['model.decode_head']['value'] == 'ResNetUNetHead'
     assert params['optimizer.lr']['value'] == '0.001'
     artifacts = {a['key'] for a in task['execution']['artifacts']}
-    assert artifacts == {'config', 'best_checkpoint'}
-    assert any(n.endswith('best_mJaccard_iter_2.pth') for n in names)
+    assert artifacts == {'config'}  # the checkpoint is a model, not a file
+    models = task['offline_output_models']
+    assert [(m['init']['name'], m['init']['tags'], m['weights']['iteration'])
+            for m in models] == [('unit best_mJaccard_iter_2', ['best'], 2)]
+    assert session['model'] == 'weights'  # the checkpoint's bytes
+    assert any(n == 'models/best_mJaccard_iter_2.pth' for n in names)
+    plots = {(e['metric'], e['variant']): json.loads(e['plot_str'])
+             for e in events if e['type'] == 'plot'}
+    counts = plots['confusion (pixels)', 'val']['data'][0]['z']
+    percent = plots['confusion (% of true class)', 'val']['data'][0]['z']
+    assert counts == [[5, 1, 0], [0, 3, 2], [0, 4, 4]]
+    assert percent[1] == [0, 60, 40] and percent[2] == [0, 50, 50]
 
 
 def test_test_runs_are_testing_tasks(no_credentials, tmp_path):

@@ -15,6 +15,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
+#: Every shipped config, as paths relative to the repository (the tests
+#: run there), found from this file's place, not the working directory.
+SHIPPED_CONFIGS = sorted(str(p.relative_to(REPO))
+                         for p in (REPO / 'configs' / 'pets').glob('*.py'))
+assert len(SHIPPED_CONFIGS) >= 7, SHIPPED_CONFIGS  # a wrong path finds none
+
 #: Environment for tool subprocesses that train: one BLAS/OpenMP thread per
 #: process (several threads per process on a shared 2-core machine are ~10x
 #: slower) and unbuffered output, so a test can follow the log.

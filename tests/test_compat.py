@@ -169,11 +169,23 @@ def test_torchvision_scheme_resolves_without_torchvision(tmp_path,
 
 
 def _one_cycle(total=10):
-    from mmengine.optim.scheduler import OneCycleLR
+    """The one-cycle scheduler as a config builds it (mmseg scope)."""
+    from mmseg.registry import PARAM_SCHEDULERS
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.SGD([param], lr=0.1)
-    return optimizer, OneCycleLR(optimizer, eta_max=0.1, total_steps=total,
-                                 by_epoch=False)
+    return optimizer, PARAM_SCHEDULERS.build(dict(
+        type='OneCycleLR', optimizer=optimizer, eta_max=0.1,
+        total_steps=total, by_epoch=False))
+
+
+def test_one_cycle_is_the_projects_subclass_and_mmengines_is_untouched():
+    from mmengine.optim.scheduler import OneCycleLR as MMEngineOneCycleLR
+
+    from custom_modules.optim import OneCycleLR
+    _, sched = _one_cycle()
+    assert type(sched) is OneCycleLR
+    assert MMEngineOneCycleLR.state_dict is not OneCycleLR.state_dict
+    assert 'state_dict' not in vars(MMEngineOneCycleLR)  # not patched
 
 
 def test_one_cycle_scheduler_state_loads_with_weights_only(tmp_path):

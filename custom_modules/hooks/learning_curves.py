@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os.path as osp
 import time
-import warnings
 from typing import Optional
 
 import numpy as np
@@ -237,17 +236,11 @@ class CurvesHook(Hook):
 
     @staticmethod
     def _report_single_values(backend, summary: dict) -> None:
-        try:
-            logger = backend.experiment.get_logger()
-            values = {'train_seconds': summary['train_seconds'],
-                      'iters': summary['iters']}
-            if summary['best_iter'] is not None:
-                values['best_iter'] = summary['best_iter']
-                values.update({f'best {k}': v for k, v in
-                               summary['best'].items()
-                               if k.startswith(('m', 'Jaccard.', 'Dice.'))
-                               or k == 'loss'})
-            for name, value in values.items():
-                logger.report_single_value(name, float(value))
-        except Exception as err:  # ClearML must never stop a run
-            warnings.warn(f'ClearML single values failed ({err})')
+        values = {'train_seconds': summary['train_seconds'],
+                  'iters': summary['iters']}
+        if summary['best_iter'] is not None:
+            values['best_iter'] = summary['best_iter']
+            values.update({f'best {k}': v for k, v in summary['best'].items()
+                           if k.startswith(('m', 'Jaccard.', 'Dice.'))
+                           or k == 'loss'})
+        backend.report_single_values(values)

@@ -19,6 +19,7 @@ from mmengine.visualization.vis_backend import BaseVisBackend, force_init_env
 from mmseg.registry import VISBACKENDS
 
 from ..compat.clearml_models import register_output_model
+from ..compat.clearml_process import no_fork_hook, report_from_a_thread
 from ..compat.robustness import atomic_write
 from .hyperparameters import run_hyperparameters
 
@@ -175,22 +176,22 @@ class PetsClearMLVisBackend(BaseVisBackend):
 
     def _start_with_fallback(self) -> None:
         self.mode, reason = clearml_mode()
-        if self.mode == 'offline':
-            print_log(f'ClearML offline: {reason}; the run is kept as an '
-                      'offline session', logger='current', level=30)
+        if self.mode == 'online':
+            try:
+                self._start_task()
+                return
+            except Exception as err:  # noqa: BLE001 - never stop the run
+                self.mode, reason = 'offline', (
+                    f'starting the task on the server failed ({err})')
         try:
             self._start_task()
         except Exception as err:  # noqa: BLE001 - never stop the run
-            if self.mode == 'offline':
-                return self._give_up(f'offline session failed ({err})')
-            print_log(f'ClearML offline: starting the task on the server '
-                      f'failed ({err}); the run is kept as an offline '
-                      'session', logger='current', level=30)
-            self.mode = 'offline'
-            try:
-                self._start_task()
-            except Exception as err2:  # noqa: BLE001
-                self._give_up(f'offline session failed ({err2})')
+            return self._give_up(
+                f'offline ({reason}), and the offline session cannot be '
+                f'kept ({err}); set CLEARML_CACHE_DIR to a writable folder, '
+                'or pass --no-clearml')
+        print_log(f'ClearML offline: {reason}; the run is kept as an '
+                  'offline session', logger='current', level=30)
 
     def _give_up(self, why: str) -> None:
         self.mode = 'disabled'
@@ -202,13 +203,7 @@ class PetsClearMLVisBackend(BaseVisBackend):
     def _start_task(self) -> None:
         from clearml import Task
         Task.set_offline(self.mode == 'offline')
-        # ClearML forks its reporting subprocess (os.fork) while a thread runs
-        # `git` through subprocess for repository detection; the fork can
-        # inherit that Popen's exec-status pipe, and Task.close() then waits
-        # forever for the detection thread (seen here: a run hung at close
-        # with the thread in Popen._execute_child). Reporting from a thread
-        # in this process avoids the fork.
-        Task._report_subprocess_enabled = False
+        report_from_a_thread()  # no forked reporter (it could hang close)
         name = self.task_name or osp.basename(
             osp.dirname(osp.abspath(self._save_dir or '.'))) or 'run'
         previous = self._task_to_continue()
@@ -231,14 +226,7 @@ class PetsClearMLVisBackend(BaseVisBackend):
                       'work dir', logger='current')
         if self.task_type == 'training':
             self._write_task_record()
-        # Task.init also hooks os.fork: in every forked child (our data-loader
-        # workers) it starts reporter threads and installs its SIGTERM hook,
-        # which closes the task and kills the worker. A job-wide SIGTERM
-        # (Slurm, `kill -- -PGID`) then killed workers mid-step and the run
-        # could not save its checkpoint (seen here). The workers report
-        # nothing to ClearML, so the hook is switched off.
-        from clearml.binding.environ_bind import PatchOsFork
-        PatchOsFork._current_task = None
+        no_fork_hook()  # data-loader workers keep their SIGTERM handling
         self._logger = self._task.get_logger()
 
     def _safely(self, what: str, fn, *args, **kwargs) -> None:
@@ -409,6 +397,13 @@ class PetsClearMLVisBackend(BaseVisBackend):
             labels={c: i for i, c in enumerate(classes)} if classes else None,
             comment=f'best val checkpoint of {self._work_dir()}',
             tags=['best'])
+
+    def report_single_values(self, values: dict) -> None:
+        """Numbers for the task's summary table (name -> value)."""
+        if hasattr(self, '_task'):
+            for name, value in values.items():
+                self._safely('single values', self._logger.report_single_value,
+                             name, float(value))
 
     def upload_file(self, name: str, path: str) -> None:
         """Upload one file (a curve PNG, a results JSON) as an artifact."""

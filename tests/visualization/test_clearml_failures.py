@@ -126,3 +126,48 @@ def test_task_that_cannot_start_at_all_disables_clearml(offline,
         offline.close()
     assert offline.mode == 'disabled'
     assert 'read-only file system' in _one_clearml_warning(record)
+
+
+def test_unwritable_home_is_one_warning_and_its_fix_works(tiny_pets,
+                                                          tmp_path):
+    """No server and no place for an offline session (HOME is not a
+    folder): one `warning:` line that names the fix, and the run goes on;
+    the fix pasted (CLEARML_CACHE_DIR) keeps the session."""
+    import os
+    import subprocess
+
+    from helpers import REPO, TINY_RESNET18_UNET, tool_command
+    home = tmp_path / 'home'
+    home.write_text('not a folder')
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(('CLEARML_', 'TRAINS_'))}
+    conf = tmp_path / 'clearml.conf'
+    conf.write_text('')
+    env.update(HOME=str(home), OMP_NUM_THREADS='1',
+               CLEARML_CONFIG_FILE=str(conf))
+
+    def train(work, **extra):
+        return subprocess.run(
+            tool_command('train.py', 'configs/pets/resnet18_unet.py',
+                         '--data-root', tiny_pets, '--work-dir', work,
+                         '--pretrained', 'none', '--max-iters', '2',
+                         '--cfg-options', *TINY_RESNET18_UNET,
+                         'train_dataloader.batch_size=2'),
+            cwd=REPO, capture_output=True, text=True, timeout=600,
+            env={**env, **extra})
+
+    proc = train(tmp_path / 'run')
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert 'Traceback' not in out and 'NoneType' not in out
+    warnings_ = [line for line in out.splitlines() if 'ClearML' in line and
+                 ('warning' in line.lower() or 'failed' in line)]
+    assert len(warnings_) == 1, warnings_
+    assert warnings_[0].startswith('warning: ClearML offline')
+    assert 'set CLEARML_CACHE_DIR to a writable folder' in warnings_[0]
+    assert (tmp_path / 'run' / 'run_summary.json').is_file()
+
+    cache = tmp_path / 'cache'
+    fixed = train(tmp_path / 'run2', CLEARML_CACHE_DIR=str(cache))
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    assert list((cache / 'offline').glob('offline-*.zip'))

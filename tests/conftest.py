@@ -97,6 +97,18 @@ def _clearml_offline_cache(tmp_path_factory):
         os.environ['CLEARML_CACHE_DIR'] = old
 
 
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    """No ClearML server configured: an empty clearml.conf and no
+    credential, host or offline-mode variables (ClearML goes offline)."""
+    empty = tmp_path / 'clearml.conf'
+    empty.write_text('')
+    for var in ('CLEARML_API_ACCESS_KEY', 'CLEARML_API_SECRET_KEY',
+                'CLEARML_OFFLINE_MODE', 'CLEARML_API_HOST'):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv('CLEARML_CONFIG_FILE', str(empty))
+
+
 @pytest.fixture(autouse=True)
 def _no_offline_mode_leak():
     """``Task.set_offline(True)`` exports ``CLEARML_OFFLINE_MODE`` and

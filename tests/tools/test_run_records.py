@@ -12,7 +12,6 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import pytest
 import torch
 from helpers import TINY_RESNET18_UNET, run_tool
 
@@ -112,18 +111,8 @@ def _scalar_iters(session: dict, metric='loss', variant='train') -> list:
                   e['metric'] == metric and e['variant'] == variant)
 
 
-@pytest.fixture
-def no_clearml_server(monkeypatch, tmp_path):
-    empty = tmp_path / 'clearml.conf'
-    empty.write_text('')
-    for var in ('CLEARML_API_ACCESS_KEY', 'CLEARML_API_SECRET_KEY',
-                'CLEARML_OFFLINE_MODE', 'CLEARML_API_HOST'):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv('CLEARML_CONFIG_FILE', str(empty))
-
-
 def test_clearml_task_of_a_resumed_run_and_its_test(tiny_pets, tmp_path,
-                                                    no_clearml_server):
+                                                    no_credentials):
     run = tmp_path / 'run'
     first = _train(tiny_pets, run, 4, clearml=True)
     record = json.loads((run / 'clearml_task.json').read_text())

@@ -20,16 +20,6 @@ def _closed_port() -> int:
         return s.getsockname()[1]  # closed once the socket is
 
 
-@pytest.fixture
-def no_credentials(monkeypatch, tmp_path):
-    empty = tmp_path / 'clearml.conf'
-    empty.write_text('')
-    for var in ('CLEARML_API_ACCESS_KEY', 'CLEARML_API_SECRET_KEY',
-                'CLEARML_OFFLINE_MODE', 'CLEARML_API_HOST'):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv('CLEARML_CONFIG_FILE', str(empty))
-
-
 def test_offline_without_credentials(no_credentials):
     mode, reason = clearml_mode()
     assert mode == 'offline' and 'no ClearML credentials' in reason

@@ -11,11 +11,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
-
-from benchmarks.lib.median_time import median_ms  # noqa: E402
-from benchmarks.lib.throughput import machine_info  # noqa: E402
-from custom_modules.common.class_ids import class_ids  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -24,6 +19,11 @@ def main(argv=None) -> int:
                    help='logits shape (N, C, H, W); the class axis is 1')
     p.add_argument('--repeats', type=int, default=20)
     args = p.parse_args(argv)
+    import torch  # after parsing: --help answers at once
+
+    from benchmarks.lib.median_time import median_ms
+    from benchmarks.lib.throughput import machine_info
+    from custom_modules.common.class_ids import class_ids
     logits = torch.randn(*args.shape, generator=torch.Generator()
                          .manual_seed(0))
     rows = []

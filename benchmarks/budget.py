@@ -16,8 +16,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.lib.budget import main  # noqa: E402
+from benchmarks.lib.arguments import budget_parser  # noqa: E402
 from custom_modules.common.errors import run_cli  # noqa: E402
+
+
+def main(argv) -> int:
+    """Parse (``--help``, usage errors: no torch), then load and run."""
+    budget_parser().parse_args(argv)
+    from benchmarks.lib.budget import main as run_budget
+    return run_budget(argv)
+
 
 if __name__ == '__main__':
     run_cli(main)

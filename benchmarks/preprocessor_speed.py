@@ -12,21 +12,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from custom_modules import plugins  # noqa: F401,E402  (patched stack first)
-import torch  # noqa: E402
-from mmengine.config import Config  # noqa: E402
-from mmengine.structures import PixelData  # noqa: E402
-from mmseg.models.data_preprocessor import SegDataPreProcessor  # noqa: E402
-from mmseg.structures import SegDataSample  # noqa: E402
-
-from benchmarks.lib.median_time import median_ms  # noqa: E402
-from benchmarks.lib.throughput import machine_info  # noqa: E402
-from custom_modules.models import FastSegDataPreProcessor  # noqa: E402
 
 
 def training_batch(n: int, crop: tuple, padded: int, seed: int = 0) -> dict:
     """``n`` uint8 images and maps at ``crop`` (H, W), the first ``padded``
     of them at a random smaller size, as the pipeline packs them."""
+    from custom_modules import plugins  # noqa: F401  (patched stack first)
+    import torch
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
     g = torch.Generator().manual_seed(seed)
     inputs, samples = [], []
     for i in range(n):
@@ -53,6 +47,15 @@ def main(argv=None) -> int:
                    'of the RandomResize ratios 0.5-2 shrink below it)')
     p.add_argument('--repeats', type=int, default=50)
     args = p.parse_args(argv)
+    # after parsing: --help answers at once
+    from custom_modules import plugins  # noqa: F401  (patched stack first)
+    import torch
+    from mmengine.config import Config
+    from mmseg.models.data_preprocessor import SegDataPreProcessor
+
+    from benchmarks.lib.median_time import median_ms
+    from benchmarks.lib.throughput import machine_info
+    from custom_modules.models import FastSegDataPreProcessor
     cfg = Config.fromfile(args.config)
     settings = {k: v for k, v in cfg.model.data_preprocessor.items()
                 if k != 'type'}

@@ -2,13 +2,20 @@
 
 Thin command line over :mod:`custom_modules.tools.kfold`; see --help.
 """
-import sys
-from pathlib import Path
+from _package import load, mount, run
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+mount()  # --help needs no torch: the plug-ins load after parsing
 
-from custom_modules.common.errors import run_cli  # noqa: E402
-from custom_modules.tools.kfold import main  # noqa: E402
+from custom_modules.tools.arguments import kfold_parser  # noqa: E402
+
+
+def main(argv) -> int:
+    """Parse (``--help``, usage errors: no torch), then load and run."""
+    kfold_parser().parse_args(argv)
+    load()
+    from custom_modules.tools.kfold import main as run_tool
+    return run_tool(argv)
+
 
 if __name__ == '__main__':
-    run_cli(main)
+    run(main)

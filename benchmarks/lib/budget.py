@@ -15,7 +15,6 @@ Used by ``benchmarks/budget.py``:
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import os.path as osp
@@ -30,10 +29,12 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from custom_modules.hooks.time_budget import fit_schedule
-from custom_modules.tools.config import CfgOptionsAction, fetch_pretrained
+from custom_modules.tools.config import fetch_pretrained
 from custom_modules.common.errors import UserError
 from custom_modules.tools.safety import preflight
 from custom_modules.tools.train import build_config
+
+from .arguments import budget_parser as build_parser
 
 
 class _IterClock(Hook):
@@ -149,33 +150,6 @@ def plan_budget(cfg: Config, minutes: float, eval_every: float,
     return dict(minutes=minutes, seconds_per_iter=round(seconds_per_iter, 4),
                 margin=margin, config_iters=original, fitted_iters=iters,
                 val_interval=cfg.train_cfg.val_interval)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description='Train a config for a fixed number of training minutes, with its schedule fitted to that budget; writes '
-        'budget.json and budget.png (val metrics against training time).')
-    p.add_argument('config')
-    p.add_argument('--minutes', type=float, default=30.0,
-                   help='training budget, validation excluded (default 30)')
-    p.add_argument('--eval-every', type=float, default=5.0,
-                   help='validate every this many training minutes')
-    p.add_argument('--margin', type=float, default=0.1,
-                   help='fit the schedule to s/iteration x (1 + margin): '
-                   'whole runs went 3-14 %% slower than their calibration '
-                   '(default 0.1)')
-    p.add_argument('--no-fit', action='store_true',
-                   help="keep the config's schedule; only stop at the budget")
-    p.add_argument('--work-dir', help='default: work_dirs/budget/<config>')
-    p.add_argument('--pretrained', help="encoder weights: 'none' trains "
-                   "from scratch, or a file/URL; default: the config's own "
-                   '(from scratch, with a warning, where they need network)')
-    p.add_argument('--data-root')
-    p.add_argument('--labels')
-    p.add_argument('--clearml', action='store_true',
-                   help='log to ClearML (off: benchmarks time the training)')
-    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
-    return p
 
 
 def main(argv: Sequence[str]) -> int:

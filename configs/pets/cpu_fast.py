@@ -22,10 +22,21 @@ train_pipeline = [
     dict(type='FastPhotoMetricDistortion'),
     dict(type='FastPackSegInputs'),
 ]
+# Validation (every val_interval while training) reads the same photos
+# again and again: cached. A test reads each photo once, and keeps mmseg's
+# loader names, which mmseg.apis.init_model/inference_model and
+# MMSegInferencer look up by name (to drop the mask loading and to feed
+# arrays): the same arrays, either way.
 test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=crop_size, keep_ratio=True),
+    dict(type='LoadAnnotations'),  # full-size masks: scored at 256
+    dict(type='FastPackSegInputs'),
+]
+val_pipeline = [
     dict(type='CachedLoadImageFromFile'),
     dict(type='Resize', scale=crop_size, keep_ratio=True),
-    dict(type='CachedLoadAnnotations'),  # full-size masks: scored at 256
+    dict(type='CachedLoadAnnotations'),
     dict(type='FastPackSegInputs'),
 ]
 # One worker at most: without a GPU every worker takes its CPU time from
@@ -33,8 +44,8 @@ test_pipeline = [
 # the CPUs torch's threads leave free, so on 2 cores the images load in
 # the training process (docs/benchmarks.md, data-loader workers).
 train_dataloader = dict(num_workers=1, dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+val_dataloader = dict(num_workers=1, dataset=dict(pipeline=val_pipeline))
+test_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
 
 # Convolutions in channels_last (ChannelsLastHook, in default_hooks below)
 # and forward passes in bfloat16 where the CPU has it natively

@@ -92,3 +92,56 @@ def assert_fits(model: nn.Module, state: Dict[str, torch.Tensor],
         raise CheckpointMismatchError(
             f'{source}: does not fit this config\'s model; '
             + '; '.join(parts) + '. ' + fix)
+
+
+def pretrained_fit(encoder: nn.Module, checkpoint: dict,
+                   prefix: str = None) -> dict:
+    """How much of ``checkpoint`` an ``init_cfg=dict(type='Pretrained')``
+    load puts into ``encoder``, by the rules of mmengine's loader
+    (``state_dict`` unwrapped, ``module.`` stripped, keys under ``prefix``
+    with the prefix removed; a tensor loads when its name and shape match).
+    An encoder with a ``pretrained_state(checkpoint, prefix)`` method (e.g.
+    :class:`~custom_modules.models.EfficientNetLite`) picks its own tensors.
+
+    Returns:
+        ``loaded`` (tensors that load), ``expected`` (the encoder's; BN
+        ``num_batches_tracked`` counters are not counted),
+        ``found`` (the file's), ``unfit`` (the file's that load nowhere),
+        ``whole_model`` (the file holds a whole segmentor whose
+        ``backbone.`` tensors would fit), ``example`` (an encoder tensor
+        name) and ``file_example`` (a tensor name of the file).
+    """
+    own = {k: v for k, v in encoder.state_dict().items()
+           if not k.endswith('num_batches_tracked')}  # a counter, no weight
+    select = getattr(encoder, 'pretrained_state', None)
+    raw = checkpoint
+    for key in ('state_dict', 'model'):
+        if isinstance(raw, dict) and isinstance(raw.get(key), dict):
+            raw = raw[key]
+            break
+    raw = {re.sub(r'^module\.', '', k): v for k, v in raw.items()
+           if torch.is_tensor(v)}
+    if select is not None:
+        state = select(checkpoint, prefix)
+    elif prefix:
+        state = {k[len(prefix):]: v for k, v in raw.items()
+                 if k.startswith(prefix)}
+    else:
+        state = raw
+
+    def fits(state):
+        return [k for k, v in own.items() if k in state and
+                torch.is_tensor(state[k]) and
+                tuple(state[k].shape) == tuple(v.shape)]
+
+    loaded = fits(state)
+    inner = {k[len('backbone.'):]: v for k, v in raw.items()
+             if k.startswith('backbone.')}
+    if select is not None and inner:
+        inner = select({'state_dict': raw}, 'backbone.')
+    return dict(loaded=len(loaded), expected=len(own), found=len(raw),
+                unfit=len([k for k in state if not k.endswith(
+                    'num_batches_tracked')]) - len(loaded),
+                whole_model=not loaded and bool(inner) and bool(fits(inner)),
+                example=next(iter(own), ''),
+                file_example=next(iter(raw), '(none)'))

@@ -117,10 +117,40 @@ def checkpoint_damage(filename: str, err: Optional[BaseException] = None
         return None
     if head[:1] != b'\x80':  # every pickle protocol >= 2 starts so
         return 'not a PyTorch checkpoint (the file does not start like one)'
+    if _plain_pickle(filename):
+        return PLAIN_PICKLE
     if isinstance(err, _READ_ERRORS):
         return ('the file is truncated or damaged, or not a PyTorch '
                 'checkpoint')
     return None
+
+
+#: What :func:`checkpoint_damage` says of a ``pickle.dump`` file.
+PLAIN_PICKLE = 'a plain Python pickle (pickle.dump), not a torch.save file'
+
+#: The number a pre-zip (``_use_new_zipfile_serialization=False``)
+#: ``torch.save`` file pickles first.
+_TORCH_LEGACY_MAGIC = 0x1950a86a20f9469cfc6c
+
+
+def _plain_pickle(filename: str) -> bool:
+    """True when the pickle ``filename`` starts with is not torch's magic
+    number, i.e. a plain ``pickle.dump`` file, which ``torch.load`` cannot
+    read (a legacy, pre-zip ``torch.save`` file pickles the number first).
+    Only the first opcodes are read (:mod:`pickletools`: nothing is
+    unpickled); False when they cannot be read (a truncated file: left to
+    the loader)."""
+    import pickletools
+    try:
+        with open(filename, 'rb') as f:
+            for i, (op, arg, _) in enumerate(pickletools.genops(f)):
+                if op.name in ('LONG1', 'LONG4', 'LONG'):
+                    return arg != _TORCH_LEGACY_MAGIC
+                if i >= 3 or op.name not in ('PROTO', 'FRAME'):
+                    return True
+    except Exception:  # noqa: BLE001 - cut short: cannot tell
+        return False
+    return False
 
 
 def _first_line(err: BaseException) -> str:
@@ -132,6 +162,13 @@ def check_checkpoint_file(filename: str) -> None:
     """Raise :class:`DamagedCheckpointError` when ``filename`` is empty,
     truncated or not a checkpoint (structure only, nothing is loaded)."""
     problem = checkpoint_damage(filename)
+    if problem == PLAIN_PICKLE:
+        raise DamagedCheckpointError(
+            f'{filename}: not a checkpoint, {PLAIN_PICKLE} (torch.load '
+            'cannot read it); if you trust its source, re-save it with '
+            'python -c "import pickle, torch; torch.save(pickle.load(open('
+            f"'{filename}', 'rb')), '{filename}.pth')\" and give "
+            f'{filename}.pth, or use another checkpoint')
     if problem:
         raise DamagedCheckpointError(
             f'{filename}: damaged checkpoint, {problem}; {DAMAGED_FIX}')

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import os
 import os.path as osp
+import re
 import signal
 import tempfile
 
-__all__ = ['atomic_write', 'worker_init_fn', 'install_atomic_writes',
+__all__ = ['atomic_write', 'remove_stale_temporaries', 'worker_init_fn', 'install_atomic_writes',
            'install_worker_init']
 
 
@@ -63,6 +64,37 @@ def atomic_write(path: str, data: bytes) -> None:
         if isinstance(err, OSError) and err.filename is None:
             err.filename = path  # "[Errno 28] ...: 'iter_8.pth'"
         raise
+
+
+#: The temporary files :func:`atomic_write` makes: ``.NAME.XXXXXXXX.tmp``
+#: (``tempfile.mkstemp``'s 8 random characters).
+TEMPORARY_NAME = re.compile(r'^\..+\.[a-z0-9_]{8}\.tmp$')
+
+
+def remove_stale_temporaries(folder: str) -> list:
+    """Remove the temporary files that :func:`atomic_write` left in
+    ``folder`` when its process was killed while writing (``kill -9``,
+    power loss); returns their paths.
+
+    Call it only while no other process writes in ``folder`` (the work
+    dir's lock, :mod:`custom_modules.tools.lock`, held by this training):
+    a live writer's temporary file has the same name.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    for name in sorted(names):
+        path = osp.join(folder, name)
+        if TEMPORARY_NAME.match(name) and osp.isfile(path) and \
+                not osp.islink(path):
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
 
 
 def _write_synced(fd: int, data: bytes) -> None:

@@ -2,7 +2,8 @@
 
 Hard errors (the dataset cannot be used as is): an image without a mask or
 a mask without an image, an unreadable image or mask, image and mask sizes
-that differ, mask values other than 0/1/2/255.
+that differ, mask values other than 0/1/2/255, a pair with a side of one
+pixel (the training pipeline cannot load it, :data:`.pairs.MIN_SIDE`).
 
 Soft findings (worth a look, not fatal), per mask, with the thresholds in
 :class:`Thresholds`: ``empty`` (no cat/dog pixel), ``full`` (cat+dog cover

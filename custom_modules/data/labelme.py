@@ -8,7 +8,11 @@ floats, pixel coordinates). Shapes are painted in file order, later shapes
 on top, as LabelMe itself does: ``polygon`` with ``cv2.fillPoly`` on points
 rounded to the nearest pixel, ``rectangle`` (two corners) and ``circle``
 (centre, point on the rim). ``point``/``line``/``linestrip`` have no area
-and are skipped; any other type is a :class:`DataError`.
+and are skipped; any other type is a :class:`DataError`, and so are points
+that are not ``[x, y]`` numbers, not finite, or more than one image size
+outside the image. :func:`convert_labelme_dir` checks every file's shapes
+before it writes anything: a bad file stops the conversion with nothing
+written.
 """
 from __future__ import annotations
 
@@ -35,12 +39,68 @@ def load_labelme(path: str | Path) -> dict:
                      'a LabelMe file', 're-save it in LabelMe')
 
 
-def _points(shape: dict, source: Path) -> np.ndarray:
-    pts = np.asarray(shape.get('points', []), float)
-    if pts.ndim != 2 or pts.shape[1] != 2:
-        raise DataError(f'{source}: shape {shape.get("label")!r} has '
-                        'malformed points; redraw it')
+def _points(shape: dict, where: str, height: int, width: int
+            ) -> np.ndarray:
+    """A shape's points as int32 ``(N, 2)`` pixel coordinates; a
+    :class:`DataError` (``where``: file and shape) for points that are not
+    a list of ``[x, y]`` numbers, not finite, or more than one image size
+    outside the image (a little outside is clipped, as LabelMe allows)."""
+    raw = shape.get('points')
+    try:
+        pts = np.asarray(raw, float)
+    except (TypeError, ValueError):
+        pts = None
+    if pts is None or pts.ndim != 2 or pts.shape[1] != 2:
+        shown = repr(raw) if len(repr(raw)) <= 40 else repr(raw)[:37] + '...'
+        detail = f' ({shown} is not a list of [x, y] pairs)' \
+            if not isinstance(raw, list) else ''
+        raise DataError(f'{where} has malformed points{detail}; redraw it in '
+                        'LabelMe')
+    if not np.isfinite(pts).all():
+        raise DataError(f'{where} has a coordinate that is not a finite '
+                        'number; redraw it in LabelMe')
+    far = (pts[:, 0] < -width) | (pts[:, 0] > 2 * width) | \
+        (pts[:, 1] < -height) | (pts[:, 1] > 2 * height)
+    if far.any():
+        x, y = pts[far][0]
+        raise DataError(f'{where} has a point far outside the {width}x'
+                        f'{height} image (x={x:g}, y={y:g}); redraw it in '
+                        'LabelMe')
     return np.round(pts).astype(np.int32)
+
+
+def _shapes(data: dict, source: Path):
+    """``(kind, value, points, shape)`` of each shape that has an area,
+    checked (label, type, points); :class:`DataError` names the file and
+    the shape (1-based) for the first that cannot be rasterised."""
+    height, width = int(data['imageHeight']), int(data['imageWidth'])
+    shapes = data['shapes']
+    if not isinstance(shapes, list):
+        raise DataError(f'{source}: shapes is not a list; re-save it in '
+                        'LabelMe')
+    for index, shape in enumerate(shapes, 1):
+        if not isinstance(shape, dict):
+            raise DataError(f'{source}: shape {index} is not an object; '
+                            're-save the file in LabelMe')
+        kind = shape.get('shape_type') or 'polygon'
+        value = class_value(str(shape.get('label', '')), source)
+        if kind in NO_AREA_SHAPES:
+            continue
+        where = f'{source}: shape {index} ({shape.get("label")!r})'
+        pts = _points(shape, where, height, width)
+        if not ((kind == 'polygon' and len(pts) >= 3)
+                or (kind in ('rectangle', 'circle') and len(pts) == 2)):
+            raise DataError(f'{source}: cannot rasterise a {kind!r} shape '
+                            f'with {len(pts)} points (label '
+                            f'{shape.get("label")!r}); redraw it as a polygon')
+        yield kind, value, pts
+
+
+def check_shapes(data: dict, source: str | Path = 'LabelMe JSON') -> None:
+    """Raise the :class:`DataError` :func:`shapes_to_mask` would, without
+    painting (so a conversion can stop before it writes anything)."""
+    for _ in _shapes(data, Path(source)):
+        pass
 
 
 def shapes_to_mask(data: dict, source: str | Path = 'LabelMe JSON'
@@ -49,25 +109,17 @@ def shapes_to_mask(data: dict, source: str | Path = 'LabelMe JSON'
     source = Path(source)
     mask = np.zeros((int(data['imageHeight']), int(data['imageWidth'])),
                     np.uint8)
-    for shape in data['shapes']:
-        kind = shape.get('shape_type') or 'polygon'
-        value = class_value(str(shape.get('label', '')), source)
-        if kind in NO_AREA_SHAPES:
-            continue
-        pts = _points(shape, source)
-        if kind == 'polygon' and len(pts) >= 3:
+    for kind, value, pts in _shapes(data, source):
+        if kind == 'polygon':
             cv2.fillPoly(mask, [pts], int(value))
-        elif kind == 'rectangle' and len(pts) == 2:
+        elif kind == 'rectangle':
             (x0, y0), (x1, y1) = pts.min(0), pts.max(0)
+            x0, y0 = max(int(x0), 0), max(int(y0), 0)
             mask[y0:y1 + 1, x0:x1 + 1] = value
-        elif kind == 'circle' and len(pts) == 2:
+        else:  # circle
             radius = int(round(float(np.linalg.norm(pts[1] - pts[0]))))
             cv2.circle(mask, (int(pts[0][0]), int(pts[0][1])), radius,
                        int(value), thickness=-1)
-        else:
-            raise DataError(f'{source}: cannot rasterise a {kind!r} shape '
-                            f'with {len(pts)} points (label '
-                            f'{shape.get("label")!r}); redraw it as a polygon')
     return mask
 
 
@@ -120,6 +172,7 @@ def convert_labelme_dir(src: str | Path, out: str | Path, split: str = 'train',
     jobs = []
     for path in files:
         data = load_labelme(path)
+        check_shapes(data, path)  # stop before anything is written
         photo = None
         if not masks_only:
             photo = find_image(path, data, images)

@@ -54,11 +54,18 @@ def _decode_mask(data: bytes):
         return None
 
 
+#: Smallest height and width of a pair: mmseg's ``LoadAnnotations``
+#: squeezes the mask, so a side of one pixel is lost and every pipeline of
+#: the configs fails on the 1-D (or 0-D) mask.
+MIN_SIDE = 2
+
+
 class PairProblem(NamedTuple):
     """What is wrong with an image/mask pair.
 
     ``kind`` is one of unreadable_image, truncated_image, unreadable_mask,
-    truncated_mask, bad_values, size_mismatch; ``detail`` says what to do.
+    truncated_mask, bad_values, size_mismatch, too_small (a side under
+    :data:`MIN_SIDE` pixels); ``detail`` says what to do.
     """
     path: str
     kind: str
@@ -104,10 +111,12 @@ def inspect_pair(img_path: str, seg_path: str, valid_values: Sequence[int]
     if mask is None:
         return problem(seg_path, 'unreadable_mask', 'not a readable mask; '
                        're-export it as a single-channel PNG'), None
-    mask = mask.squeeze()
+    if mask.ndim == 3 and mask.shape[2] == 1:  # (H, W, 1): one channel
+        mask = mask[:, :, 0]
     if mask.ndim != 2:
+        channels = mask.shape[2] if mask.ndim == 3 else mask.ndim
         return problem(seg_path, 'unreadable_mask', f'mask has '
-                       f'{mask.shape[-1]} channels; save it as a '
+                       f'{channels} channels; save it as a '
                        'single-channel PNG of class indices'), None
     present = np.unique(mask) if mask.dtype != np.uint8 else \
         np.flatnonzero(np.bincount(mask.ravel(), minlength=256))
@@ -122,4 +131,10 @@ def inspect_pair(img_path: str, seg_path: str, valid_values: Sequence[int]
         return problem(seg_path, 'size_mismatch', f'mask is {mw}x{mh} but its '
                        f'image {img_path} is {iw}x{ih} (WxH); export the mask '
                        'at the image size'), mask
+    if min(mask.shape) < MIN_SIDE:
+        (mh, mw) = mask.shape
+        return problem(seg_path, 'too_small', f'mask and image are {mw}x{mh} '
+                       f'pixels (WxH); the training pipeline needs at least '
+                       f'{MIN_SIDE}x{MIN_SIDE}; remove the pair or export it '
+                       'larger'), mask
     return None, mask

@@ -11,7 +11,12 @@ unchanged), and must be:
   picture for a truncated file instead of failing);
 - a mask with one channel whose values are class indices or the ignore
   index (255);
-- an image and a mask of the same height and width.
+- an image and a mask of the same height and width, at least 2x2 pixels
+  (mmseg's ``LoadAnnotations`` squeezes a side of one pixel away);
+- in a split, at least one mask with a labelled pixel (a split whose masks
+  are all 255, ignore, trains at loss 0 and scores nothing:
+  ``PetsDataset`` refuses it, and warns about the masks that are all
+  ignore when the split has some labelled ones).
 
 Grayscale and RGBA images are fine: the pipeline converts them to 3-channel
 colour. The result per pair is cached by (path, size, mtime) of both files,
@@ -21,12 +26,25 @@ process, costs only ``os.stat``.
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import (Collection, Dict, Iterable, List, NamedTuple, Optional,
+                    Sequence, Tuple)
+
+import numpy as np
 
 from ..data.pairs import PairProblem, inspect_pair, truncated  # noqa: F401
 
 _Key = Tuple
-_cache: Dict[_Key, Optional[str]] = {}
+
+
+class PairVerdict(NamedTuple):
+    """The check of one pair: its problem (or None) and whether its mask
+    has a labelled pixel (a value outside ``unlabelled``; None when the
+    mask could not be judged)."""
+    problem: Optional[PairProblem]
+    labelled: Optional[bool]
+
+
+_cache: Dict[_Key, PairVerdict] = {}
 
 
 def _stat(path: str) -> Tuple[str, int, int]:
@@ -34,29 +52,42 @@ def _stat(path: str) -> Tuple[str, int, int]:
     return path, st.st_size, st.st_mtime_ns
 
 
-def check_pair(img_path: str, seg_path: str,
-               valid_values: Sequence[int]) -> Optional[str]:
-    """The problem with one image/mask pair as a one-line message, or None."""
-    problem, _ = inspect_pair(img_path, seg_path, valid_values)
-    return problem.message if problem else None
+def check_pair(img_path: str, seg_path: str, valid_values: Sequence[int],
+               unlabelled: Collection[int] = (255,)) -> PairVerdict:
+    """Decode one image/mask pair once and judge it (see the module doc);
+    ``unlabelled``: the mask values that are no label (the ignore index)."""
+    problem, mask = inspect_pair(img_path, seg_path, valid_values)
+    labelled = None
+    if mask is not None:
+        labelled = bool(np.isin(mask, list(unlabelled), invert=True).any())
+    return PairVerdict(problem, labelled)
+
+
+def pair_verdicts(pairs: Iterable[Tuple[str, str]],
+                  valid_values: Sequence[int],
+                  unlabelled: Collection[int] = (255,)) -> List[PairVerdict]:
+    """:func:`check_pair` of every pair, in input order; an unchanged pair
+    (same path, size and mtime of both files) is judged once per process."""
+    valid = tuple(sorted(valid_values))
+    ignore = tuple(sorted(unlabelled))
+    verdicts = []
+    for img_path, seg_path in pairs:
+        try:
+            key = (_stat(img_path), _stat(seg_path), valid, ignore)
+        except OSError:
+            key = None
+        if key is not None and key in _cache:
+            verdict = _cache[key]
+        else:
+            verdict = check_pair(img_path, seg_path, valid, ignore)
+            if key is not None:
+                _cache[key] = verdict
+        verdicts.append(verdict)
+    return verdicts
 
 
 def check_pairs(pairs: Iterable[Tuple[str, str]],
                 valid_values: Sequence[int]) -> List[str]:
     """Problems of all pairs (cached per unchanged pair), in input order."""
-    valid = tuple(sorted(valid_values))
-    problems = []
-    for img_path, seg_path in pairs:
-        try:
-            key = (_stat(img_path), _stat(seg_path), valid)
-        except OSError:
-            key = None
-        if key is not None and key in _cache:
-            problem = _cache[key]
-        else:
-            problem = check_pair(img_path, seg_path, valid)
-            if key is not None:
-                _cache[key] = problem
-        if problem:
-            problems.append(problem)
-    return problems
+    return [v.problem.message for v in pair_verdicts(pairs, valid_values)
+            if v.problem]

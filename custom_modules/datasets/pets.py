@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os.path as osp
+import warnings
 from typing import List, Sequence
 
 from mmseg.datasets import BaseSegDataset
@@ -11,7 +12,13 @@ from ..common.errors import DataError
 from ..data.masks import CLASSES as PETS_CLASSES
 from ..data.masks import PALETTE as PETS_PALETTE
 from ..data.layout import files_by_stem, pair_folders
-from .file_checks import check_pairs
+from .file_checks import PairVerdict, pair_verdicts
+
+
+def _names(paths: Sequence, shown: int = 3) -> str:
+    """The first file names of ``paths``, then ``...`` if there are more."""
+    names = [osp.basename(str(p)) for p in paths[:shown]]
+    return ', '.join(names + (['...'] if len(paths) > shown else []))
 
 
 class DatasetError(DataError, ValueError):
@@ -40,7 +47,10 @@ class PetsDataset(BaseSegDataset):
     Every image must have a mask and every mask an image, and (with
     ``check_files``) every pair must be readable, complete, of equal size,
     with mask values that are classes or ``ignore_index``; otherwise a
-    :class:`DatasetError` names the first offending file and the fix.
+    :class:`DatasetError` names the first offending file and the fix, and
+    counts and names the others. With ``check_files``, a split none of
+    whose masks has a labelled pixel (all ``ignore_index``) is refused too;
+    masks that are all ignore in a split with labels are one warning.
     """
 
     METAINFO = dict(classes=PETS_CLASSES, palette=PETS_PALETTE)
@@ -82,17 +92,21 @@ class PetsDataset(BaseSegDataset):
         def stem(path, suffix: str) -> str:
             return path.name[:-len(suffix)]
         problems = [
-            f'{path}: image has no mask {stem(path, self.img_suffix)}'
-            f'{self.seg_map_suffix} in {ann_dir}; add it or remove the image'
-            for path in listing.images_without_mask] + [
-            f'{path}: mask has no image {stem(path, self.seg_map_suffix)}'
-            f'{self.img_suffix} in {img_dir}; add it or remove the mask'
+            (path, f'{path}: image has no mask {stem(path, self.img_suffix)}'
+             f'{self.seg_map_suffix} in {ann_dir}; add it or remove the '
+             'image') for path in listing.images_without_mask] + [
+            (path, f'{path}: mask has no image '
+             f'{stem(path, self.seg_map_suffix)}{self.img_suffix} in '
+             f'{img_dir}; add it or remove the mask')
             for path in listing.masks_without_image]
+        pairs = [(str(pair.image), str(pair.mask)) for pair in listing.pairs]
+        verdicts = self._check_files(pairs) if self.check_files else []
+        problems += [(v.problem.path, v.problem.message) for v in verdicts
+                     if v.problem]
         if problems:
-            raise DatasetError(problems[0] + self._more(len(problems)))
-        if self.check_files:
-            self._check_files([(str(pair.image), str(pair.mask))
-                               for pair in listing.pairs])
+            raise DatasetError(problems[0][1] + self._more(
+                [path for path, _ in problems[1:]]))
+        self._check_labelled(ann_dir, pairs, verdicts)
         return [self._info(pair.image, pair.mask) for pair in listing.pairs]
 
     def _info(self, image, mask) -> dict:
@@ -108,20 +122,49 @@ class PetsDataset(BaseSegDataset):
             n += 1
         return sorted(set(range(n)) | {self.ignore_index})
 
-    def _check_files(self, pairs: List[tuple]) -> None:
-        if self.label_map is not None:  # class subset: ids are remapped
-            return
-        problems = check_pairs(pairs, self._valid_mask_values())
-        if problems:
-            raise DatasetError(problems[0] + self._more(len(problems)))
+    def _unlabelled_values(self) -> List[int]:
+        """Mask values that are no label (0 too with reduce_zero_label)."""
+        return [self.ignore_index] + ([0] if self.reduce_zero_label else [])
 
-    def _more(self, count: int) -> str:
-        """`` (and N more; <the command that lists them all>)`` or ''."""
-        if count < 2:
+    def _check_files(self, pairs: List[tuple]) -> List[PairVerdict]:
+        """The verdict on every pair (see :mod:`.file_checks`); none when
+        a ``label_map`` remaps the class ids."""
+        if self.label_map is not None:  # class subset: ids are remapped
+            return []
+        return pair_verdicts(pairs, self._valid_mask_values(),
+                             self._unlabelled_values())
+
+    def _check_labelled(self, ann_dir: str, pairs: List[tuple],
+                        verdicts: List[PairVerdict]) -> None:
+        """Refuse a split none of whose masks has a labelled pixel (it
+        trains at loss 0 and scores nothing); one warning naming the masks
+        that are all ignore in a split that has labels."""
+        empty = [seg for (_, seg), v in zip(pairs, verdicts)
+                 if v.labelled is False]
+        if not empty:
+            return
+        ignore = ', '.join(str(v) for v in self._unlabelled_values())
+        if len(empty) == len(pairs):
+            raise DatasetError(
+                f'{ann_dir}: all {len(pairs)} masks of this split are '
+                f'{ignore} (ignore) everywhere, so there is nothing to learn '
+                'or score (the loss would be 0); fix the masks (0 '
+                'background, 1 cat, 2 dog) or pass the mask folder with '
+                '--labels')
+        warnings.warn(
+            f'{ann_dir}: {len(empty)} of {len(pairs)} masks have no labelled '
+            f'pixel ({ignore}, ignore, everywhere) and add nothing to '
+            f'training or scores: {_names(empty)}; fix them or remove the '
+            'pairs', stacklevel=2)
+
+    def _more(self, others: Sequence) -> str:
+        """`` (and N more; <the command that lists them all>: a, b, c,
+        ...)`` for the problems after the first, or ''."""
+        if not others:
             return ''
-        return (f' (and {count - 1} more; `python tools/check_dataset.py '
+        return (f' (and {len(others)} more; `python tools/check_dataset.py '
                 f'{self.data_root} --labels-dir {self.labels}` lists them '
-                'all)')
+                f'all: {_names(others)})')
 
     @property
     def image_stems(self) -> Sequence[str]:

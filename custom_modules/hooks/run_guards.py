@@ -16,11 +16,13 @@ collective.
 """
 from __future__ import annotations
 
+import glob
 import math
 import os
 import os.path as osp
+import re
 import signal
-from typing import Optional
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.dist import all_reduce, get_world_size, is_distributed
@@ -107,14 +109,129 @@ class NonFiniteLossHook(Hook):
         it = runner.iter + 1
         terms = ', '.join(f'{k}={v}' for k, v in bad.items()) or \
             'on another rank'
-        saved = close_stopped_run(runner, last_checkpoint(runner))
+        saved = close_stopped_run_finite(runner, last_checkpoint(runner))
         raise NonFiniteLossError(
             f'loss is not finite at iteration {it} ({terms}); training '
             f'stopped and nothing was saved for this iteration; {saved}. '
-            'Lower the learning rate (--cfg-options '
-            'optim_wrapper.optimizer.lr=...) or clip gradients '
-            '(optim_wrapper.clip_grad.max_norm=1.0), check the data with '
-            'tools/check_dataset.py, then train again')
+            f'Lower the learning rate ({lr_option(runner)}) or clip '
+            'gradients (--cfg-options optim_wrapper.clip_grad.max_norm=1.0), '
+            'check the data with tools/check_dataset.py, then train again')
+
+
+def non_finite_tensors(checkpoint) -> list:
+    """Names of the floating-point tensors in ``checkpoint`` (weights,
+    buffers such as BN ``running_var``, optimizer state) that hold a NaN or
+    an infinity."""
+    bad = []
+
+    def walk(node, name):
+        if torch.is_tensor(node):
+            if node.is_floating_point() and not bool(
+                    torch.isfinite(node).all()):
+                bad.append(name)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f'{name}.{key}' if name else str(key))
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                walk(value, f'{name}.{i}')
+
+    walk(checkpoint.get('state_dict', checkpoint)
+         if isinstance(checkpoint, dict) else checkpoint, '')
+    if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
+        walk(checkpoint.get('optimizer'), 'optimizer')
+    return bad
+
+
+def _checkpoint_problem(path: str) -> Optional[str]:
+    """Why ``path`` is no good checkpoint to go back to (None: it is)."""
+    from ..compat import DamagedCheckpointError, load_checkpoint_file
+    try:
+        checkpoint = load_checkpoint_file(path, map_location='cpu')
+    except (OSError, DamagedCheckpointError) as err:
+        return f'unreadable ({str(err).splitlines()[0][:80]})'
+    except Exception as err:  # noqa: BLE001 - any refusal: not good
+        return f'unreadable ({type(err).__name__})'
+    bad = non_finite_tensors(checkpoint)
+    if bad:
+        more = f' and {len(bad) - 1} more' if len(bad) > 1 else ''
+        return f'holds {len(bad)} non-finite tensors ({bad[0]}{more})'
+    return None
+
+
+def _iteration(path: str) -> int:
+    found = re.search(r'iter_(\d+)\.pth$', path)
+    return int(found.group(1)) if found else -1
+
+
+def last_finite_checkpoint(named: Optional[str], work_dir: Optional[str]
+                           ) -> Tuple[Optional[str], List[str]]:
+    """The newest checkpoint that holds only finite tensors: ``named`` when
+    it does, else the newest complete ``iter_*.pth`` of ``work_dir`` before
+    it that does (None: none does). Also returns, in words, each newer
+    checkpoint that was passed over and why.
+
+    A loss can grow huge and still be finite for a few iterations while the
+    BN statistics already overflow: the checkpoints of those iterations
+    hold ``inf`` and resuming from them gives NaN at once.
+    """
+    passed = []
+    if named and not osp.isfile(named):
+        return named, passed  # not on disk here: nothing to check
+    candidates = [named] if named else []
+    if work_dir and osp.isdir(work_dir):
+        limit = _iteration(named) if named else None
+        others = [p for p in glob.glob(osp.join(work_dir, 'iter_*.pth'))
+                  if _iteration(p) >= 0 and (
+                      named is None or limit is None or limit < 0 or
+                      _iteration(p) < limit) and
+                  osp.abspath(p) != osp.abspath(named or '')]
+        candidates += sorted(others, key=_iteration, reverse=True)
+    for path in candidates:
+        problem = _checkpoint_problem(path)
+        if problem is None:
+            return path, passed
+        passed.append(f'{path} {problem}')
+    return None, passed
+
+
+def close_stopped_run_finite(runner, named: Optional[str]) -> str:
+    """:func:`close_stopped_run`, naming the newest checkpoint that holds
+    only finite tensors (see :func:`last_finite_checkpoint`)."""
+    good, passed = last_finite_checkpoint(
+        named, getattr(runner, 'work_dir', None))
+    text = close_stopped_run(runner, good)
+    if passed and good is None:
+        text = ('no saved checkpoint holds only finite weights (' +
+                '; '.join(passed) + '); train again from the start')
+    elif passed:
+        text += ' (' + '; '.join(passed) + ', not usable)'
+    return text
+
+
+def lr_option(runner) -> str:
+    """The ``--cfg-options`` item that really lowers the learning rate of
+    ``runner``'s config, as a tenth of the present value: a one-cycle
+    scheduler's ``eta_max`` sets the lr itself (the optimizer's ``lr`` is
+    then overridden), otherwise ``optim_wrapper.optimizer.lr``."""
+    cfg = getattr(runner, 'cfg', None) or {}
+    schedulers = cfg.get('param_scheduler') or []
+    if isinstance(schedulers, dict):
+        schedulers = [schedulers]
+    for i, sched in enumerate(schedulers):
+        kind = sched.get('type') if hasattr(sched, 'get') else None
+        kind = getattr(kind, '__name__', kind)
+        if isinstance(kind, str) and 'OneCycle' in kind and \
+                isinstance(sched.get('eta_max'), (int, float)):
+            key = f'param_scheduler.{i}.eta_max' if len(schedulers) > 1 or \
+                not isinstance(cfg.get('param_scheduler'), dict) else \
+                'param_scheduler.eta_max'
+            return (f'--cfg-options {key}={sched["eta_max"] / 10:g}, a tenth '
+                    f'of the {kind} peak, which sets the lr here')
+    lr = ((cfg.get('optim_wrapper') or {}).get('optimizer') or {}).get('lr')
+    if isinstance(lr, (int, float)):
+        return f'--cfg-options optim_wrapper.optimizer.lr={lr / 10:g}'
+    return '--cfg-options optim_wrapper.optimizer.lr=...'
 
 
 @HOOKS.register_module()

@@ -182,6 +182,14 @@ class EfficientNetLite(BaseModule):
                   f'encoder tensors from {source}', logger='current')
         self._is_init = True
 
+    #: ``--pretrained`` is loaded strictly (every tensor or none).
+    strict_pretrained = True
+
+    @staticmethod
+    def pretrained_state(checkpoint: dict, prefix: str = None) -> dict:
+        """The tensors :meth:`init_weights` loads from ``checkpoint``."""
+        return encoder_state_dict(checkpoint, prefix)
+
 
 def encoder_state_dict(checkpoint: dict, prefix: str = None) -> dict:
     """The encoder tensors of an ``efficientnet_pytorch``-style checkpoint.

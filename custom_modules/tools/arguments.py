@@ -1,4 +1,5 @@
-"""The command lines of ``tools/train.py`` and ``tools/test.py``.
+"""The command lines of ``tools/train.py``, ``test.py``, ``predict.py``,
+``compare.py`` and ``kfold.py``.
 
 Only argparse and the ``--cfg-options`` parser (mmengine's ``DictAction``
 with one-line errors; no torch, no mmseg), so
@@ -7,7 +8,9 @@ with one-line errors; no torch, no mmseg), so
 from __future__ import annotations
 
 import argparse
+import os.path as osp
 
+from ..common.errors import UserError
 from .config import CfgOptionsAction
 
 
@@ -105,3 +108,93 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help='show full tracebacks, and the environment, config '
                    'and hook table on the terminal too (always in the log '
                    'file)')
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    """``tools/predict.py``'s arguments."""
+    p = argparse.ArgumentParser(
+        description='Predict masks for a photo or a folder of photos.')
+    p.add_argument('config', help='the config the checkpoint was trained with')
+    p.add_argument('checkpoint', help='checkpoint file')
+    p.add_argument('path', help='a photo or a folder of photos')
+    p.add_argument('--out', required=True, metavar='DIR',
+                   help='writes masks/, overlays/ and predictions.csv here')
+    p.add_argument('--tta', action='store_true',
+                   help='horizontal-flip test-time augmentation')
+    p.add_argument('--device', help='cpu or cuda (default: cuda if present)')
+    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
+                   help='override config keys')
+    p.add_argument('--debug', action='store_true',
+                   help='show full tracebacks')
+    return p
+
+
+def compare_parser() -> argparse.ArgumentParser:
+    """``tools/compare.py``'s arguments."""
+    p = argparse.ArgumentParser(
+        description='Compare training runs: config, key hyperparameters, '
+        'best val metrics per class, time, and overlaid curves.')
+    p.add_argument('work_dirs', nargs='+', metavar='WORK_DIR',
+                   help='work dirs (e.g. work_dirs/*); a k-fold dir adds '
+                   'its folds')
+    p.add_argument('--out', default=osp.join('work_dirs', 'compare'),
+                   help='folder for compare.md/.json and compare_curves.png '
+                   '(default: work_dirs/compare)')
+    p.add_argument('--debug', action='store_true',
+                   help='show full tracebacks')
+    return p
+
+
+def kfold_parser() -> argparse.ArgumentParser:
+    """``tools/kfold.py``'s arguments."""
+    p = argparse.ArgumentParser(
+        description='k-fold cross-validation: train one model per fold '
+        '(stratified by pet species), then compare each fold, their '
+        'probability ensemble and a model trained on all images.')
+    p.add_argument('config')
+    p.add_argument('--folds', type=int, default=5, help='k (default 5)')
+    p.add_argument('--split-seed', type=int, default=0,
+                   help='seed of the fold split (default 0)')
+    p.add_argument('--work-dir', help='default: work_dirs/<config>_kfold; '
+                   'folds go to fold_<k>/, the all-data model to full/')
+    p.add_argument('--eval-split', default='auto',
+                   choices=['auto', 'test', 'val'],
+                   help='where models are compared; auto: test when '
+                   '<data-root>/img/test exists, else val')
+    p.add_argument('--tta', action='store_true',
+                   help='also evaluate the ensemble and the full model with '
+                   'flip TTA')
+    p.add_argument('--worst', type=int, default=10, metavar='N',
+                   help='worst-N images per fold for the overlap analysis')
+    p.add_argument('--fold-checkpoint', choices=['best', 'last'],
+                   default='best', help='fold models: best on their held-out '
+                   'fold (default) or last; the full model uses its last')
+    p.add_argument('--only-fold', metavar='K', help="train only fold K (or "
+                   "'full') again, then evaluate if every fold is done")
+    p.add_argument('--no-full', action='store_true',
+                   help='skip the model trained on all images')
+    p.add_argument('--print-commands', action='store_true',
+                   help='print one tools/train.py command per fold and exit')
+    p.add_argument('--eval-only', action='store_true',
+                   help='train nothing; evaluate the finished folds')
+    p.add_argument('--no-eval', action='store_true',
+                   help='train the folds, skip the evaluation')
+    add_data_arguments(p)
+    p.add_argument('--pretrained', help="encoder weights, as tools/train.py")
+    p.add_argument('--seed', type=int, help='training seed (config: 42)')
+    add_max_iters_argument(p)
+    add_clearml_arguments(p)
+    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VAL',
+                   help='config overrides, passed to every fold')
+    p.add_argument('--debug', action='store_true',
+                   help='show full tracebacks')
+    return p
+
+
+def check_out_folder(path: str, flag: str = '--out') -> None:
+    """Refuse an output folder that exists as something else (a file):
+    one ``error:`` line before anything is read or written."""
+    if osp.exists(path) and not osp.isdir(path):
+        raise UserError(f'{flag} {path}: exists and is not a folder; give a '
+                        'folder (it is created if missing), or move the file '
+                        'away')

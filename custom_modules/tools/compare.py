@@ -9,7 +9,6 @@ file of that work dir); plus one overlaid curves PNG.
 """
 from __future__ import annotations
 
-import argparse
 import glob
 import json
 import os
@@ -21,6 +20,7 @@ from ..common.curves import best_step, plot_curves, read_scalars, run_label, \
     scalar_files, values_at
 from ..common.errors import UserError
 from ..visualization.hyperparameters import run_hyperparameters
+from .arguments import compare_parser as build_parser
 from .provenance import foreign_checkpoint
 
 #: Column -> flat hyperparameter keys joined (see run_hyperparameters).
@@ -86,6 +86,25 @@ def find_runs(paths: Sequence[str]) -> List[str]:
     return runs
 
 
+def _read_record(path: str, left: str, *required: str) -> Optional[dict]:
+    """The JSON object in ``path`` (None when there is no file); a file cut
+    short (a run killed while writing it), not JSON or without the
+    ``required`` keys is one warning, saying what is ``left`` empty."""
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path, encoding='utf-8') as f:
+            record = json.load(f)
+    except (OSError, ValueError):  # JSONDecodeError, UnicodeDecodeError
+        record = None
+    if not isinstance(record, dict) or any(k not in record
+                                           for k in required):
+        print(f'warning: {path}: unreadable (truncated or not a JSON '
+              f'object), {left}')
+        return None
+    return record
+
+
 def summarize_run(work_dir: str, label: Optional[str] = None) -> dict:
     """Everything the comparison shows about one run."""
     curves = read_scalars(work_dir)
@@ -98,9 +117,9 @@ def summarize_run(work_dir: str, label: Optional[str] = None) -> dict:
             hp = run_hyperparameters(Config.fromfile(cfg_path))
         except Exception as err:  # an old or foreign config: table w/o it
             print(f'{cfg_path}: hyperparameters unreadable ({err})')
-    summary_file = osp.join(work_dir, 'run_summary.json')
-    summary = json.load(open(summary_file)) if osp.isfile(summary_file) \
-        else {}
+    summary = _read_record(osp.join(work_dir, 'run_summary.json'),
+                           'its summary fields are left empty; rerun or '
+                           'remove it') or {}
     seconds = summary.get('train_seconds')
     if seconds is None and 'train/time' in curves:
         steps, times = curves['train/time']
@@ -113,7 +132,10 @@ def summarize_run(work_dir: str, label: Optional[str] = None) -> dict:
         path = osp.join(work_dir, f'{name}.json')
         if osp.isfile(path):
             key = name.replace('test_results', 'test')
-            record = json.load(open(path))
+            record = _read_record(path, 'its test columns are left empty; '
+                                  'run tools/test.py again', 'metrics')
+            if record is None:
+                continue
             tests[key] = record['metrics']
             tested[key] = tested_checkpoint(record.get('provenance'),
                                             work_dir)
@@ -226,21 +248,6 @@ def markdown(rows: list) -> str:
              '|' + '|'.join(['---'] * len(rows[0])) + '|']
     return '\n'.join(lines + ['| ' + ' | '.join(map(str, r)) + ' |'
                               for r in rows[1:]])
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description='Compare training runs: config, key hyperparameters, '
-        'best val metrics per class, time, and overlaid curves.')
-    p.add_argument('work_dirs', nargs='+', metavar='WORK_DIR',
-                   help='work dirs (e.g. work_dirs/*); a k-fold dir adds '
-                   'its folds')
-    p.add_argument('--out', default=osp.join('work_dirs', 'compare'),
-                   help='folder for compare.md/.json and compare_curves.png '
-                   '(default: work_dirs/compare)')
-    p.add_argument('--debug', action='store_true',
-                   help='show full tracebacks')
-    return p
 
 
 def main(argv: Sequence[str]) -> int:

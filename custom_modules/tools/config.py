@@ -147,14 +147,114 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
                             f'{part!r}{_closest(part, node)}')
 
 
+def fill_none_parents(cfg: Config, options: Dict[str, Any]) -> None:
+    """A dotted key below a key whose value is None creates the dict.
+
+    mmengine cannot merge ``optim_wrapper.clip_grad.max_norm=1.0`` into the
+    base's ``clip_grad=None`` (a TypeError); an empty dict in its place
+    makes the option give ``clip_grad=dict(max_norm=1.0)``.
+    """
+    from mmengine.config import ConfigDict
+    for key in options:
+        node: Any = cfg._cfg_dict
+        for part in key.split('.')[:-1]:
+            if isinstance(node, (list, tuple)):
+                if not (part.isdigit() and int(part) < len(node)):
+                    break
+                node = node[int(part)]
+                continue
+            if not isinstance(node, dict) or part not in node:
+                break
+            if node[part] is None:
+                dict.__setitem__(node, part, ConfigDict())
+            node = node[part]
+
+
+#: Suffixes ``Config.fromfile`` reads.
+CONFIG_SUFFIXES = ('.py', '.yml', '.yaml', '.json')
+
+
+def _base_files(path: str) -> list:
+    """The ``_base_`` files a Python config names (relative to it), when
+    they are plain strings; [] when it names none or cannot be parsed."""
+    import ast
+    try:
+        with open(path, encoding='utf-8') as f:
+            tree = ast.parse(f.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == '_base_'
+                for t in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                return []
+            names = [value] if isinstance(value, str) else list(value)
+            folder = osp.dirname(path)
+            return [osp.normpath(osp.join(folder, n)) for n in names
+                    if isinstance(n, str) and '::' not in n]
+    return []
+
+
+def _syntax_error(path: str, seen: Optional[set] = None
+                  ) -> Optional[SyntaxError]:
+    """The first syntax error in ``path`` or the ``_base_`` files it names
+    (recursively), with its real file name; None when there is none."""
+    seen = set() if seen is None else seen
+    real = osp.realpath(path)
+    if real in seen or not osp.isfile(path) or not path.endswith('.py'):
+        return None
+    seen.add(real)
+    try:
+        with open(path, encoding='utf-8') as f:
+            compile(f.read(), path, 'exec')
+    except SyntaxError as err:
+        err.filename = path
+        return err
+    except (OSError, ValueError):
+        return None
+    for base in _base_files(path):
+        found = _syntax_error(base, seen)
+        if found is not None:
+            return found
+    return None
+
+
+def _syntax_message(err: SyntaxError) -> str:
+    text = (err.text or '').strip()
+    where = f'{err.filename}:{err.lineno}' if err.lineno else err.filename
+    shown = f' ({text})' if text else ''
+    return f'{where}: {err.msg}{shown}; fix the config'
+
+
 def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """``Config.fromfile`` with a one-line error and typo-checked overrides."""
+    """``Config.fromfile`` with a one-line error and typo-checked overrides.
+
+    A path that is not a config file, or a Python syntax error in the config
+    or one of its ``_base_`` files, is a :class:`UserError` naming the file
+    (and line).
+    """
     if not osp.isfile(path):
         raise UserError(f'{path}: config not found; the pets configs are in '
                         'configs/pets/ (e.g. configs/pets/resnet_unet.py)')
-    cfg = Config.fromfile(path)
+    if not path.lower().endswith(CONFIG_SUFFIXES):
+        raise UserError(f'{path}: not a config file (.py, .yml, .yaml or '
+                        '.json); give a config such as '
+                        'configs/pets/resnet_unet.py')
+    try:
+        cfg = Config.fromfile(path)
+    except SyntaxError as err:
+        found = _syntax_error(path)
+        if found is None:  # not in a file we can find: mmengine's location
+            found = err
+            if not err.filename or err.filename.startswith('<'):
+                found.filename = path
+        raise UserError(_syntax_message(found)) from err
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
+        fill_none_parents(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
     return cfg
 

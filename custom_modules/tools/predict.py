@@ -10,7 +10,6 @@ runs as the config trains (channels_last, bfloat16 autocast where native;
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import os.path as osp
@@ -21,7 +20,8 @@ import numpy as np
 
 from ..compat import check_checkpoint_file
 from ..datasets import MASK_LOADERS
-from .config import CfgOptionsAction, load_config
+from .arguments import check_out_folder, predict_parser as build_parser
+from .config import load_config
 from ..common.errors import UserError
 
 PHOTO_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -70,26 +70,9 @@ def predict_photo(model, pipeline, path: str, autocast=None) -> np.ndarray:
     return sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description='Predict masks for a photo or a folder of photos.')
-    p.add_argument('config', help='the config the checkpoint was trained with')
-    p.add_argument('checkpoint', help='checkpoint file')
-    p.add_argument('path', help='a photo or a folder of photos')
-    p.add_argument('--out', required=True, metavar='DIR',
-                   help='writes masks/, overlays/ and predictions.csv here')
-    p.add_argument('--tta', action='store_true',
-                   help='horizontal-flip test-time augmentation')
-    p.add_argument('--device', help='cpu or cuda (default: cuda if present)')
-    p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
-                   help='override config keys')
-    p.add_argument('--debug', action='store_true',
-                   help='show full tracebacks')
-    return p
-
-
 def main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(argv)
+    check_out_folder(args.out)  # before anything is read or written
     from mmengine.utils import ProgressBar
     from .inference import (default_device, describe_precision,
                             inference_precision, load_model)

@@ -101,6 +101,113 @@ def preflight(cfg: Config) -> None:
             DATASETS.build(ds)
 
 
+def check_output_dir(path: Optional[str], flag: str) -> None:
+    """Refuse an output folder (``--out``, ``--show-dir``) that is a file or
+    lies under one, creating nothing.
+
+    Raises:
+        UserError: one line naming the flag, the file and the fix.
+    """
+    if not path:
+        return
+    existing = _nearest_existing(path)
+    if not osp.isdir(existing):
+        where = ('is a file, not a folder' if existing == osp.abspath(path)
+                 else f'is under {existing}, a file, not a folder')
+        raise UserError(f'{flag} {path}: {path} {where}; give a folder '
+                        f'(new or existing) with {flag} DIR')
+
+
+def preflight_test(cfg: Config) -> None:
+    """Build the test dataset (no pipeline) so that a data error is one
+    line before the Runner creates the work dir (as :func:`preflight` does
+    for training); only the tested split is read."""
+    from mmseg.registry import DATASETS
+    loader = cfg.get('test_dataloader')
+    if not loader:
+        return
+    for ds in _pets_dataset_cfgs(loader.get('dataset')):
+        ds = copy.deepcopy(dict(ds))
+        ds['pipeline'] = []
+        ds['lazy_init'] = False
+        DATASETS.build(ds)
+
+
+def check_test_checkpoint(cfg: Config, path: str) -> dict:
+    """Load ``path`` and check that it fits ``cfg.model`` before the Runner
+    (and so the work dir) exists: a damaged, unsafe or foreign checkpoint
+    is one line and nothing is created.
+
+    Returns:
+        The whole checkpoint dict, for :func:`load_into`.
+    """
+    from mmseg.registry import MODELS
+    model_cfg = copy.deepcopy(cfg.model)
+    _drop_init_cfgs(model_cfg)
+    model = MODELS.build(model_cfg)
+    return check_weights(model, path)
+
+
+def _drop_init_cfgs(node) -> None:
+    """No weights are initialised or downloaded for a model that is only
+    compared with a checkpoint."""
+    if isinstance(node, dict):
+        if 'init_cfg' in node:
+            node['init_cfg'] = None
+        node.pop('pretrained', None)
+        for value in node.values():
+            _drop_init_cfgs(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _drop_init_cfgs(value)
+
+
+def check_pretrained(cfg: Config, pretrained: Optional[str]) -> None:
+    """``--pretrained FILE``: count the encoder tensors the file fills and
+    say so in one line; refuse a file that fills none (mmengine would load
+    nothing and train from scratch without a word). Before the Runner, so
+    a refusal creates nothing.
+
+    Raises:
+        UserError: the file fits none of the encoder's tensors.
+    """
+    from mmseg.registry import MODELS
+    from ..common.weights import pretrained_fit
+    if not pretrained or pretrained == 'none':
+        return
+    backbone_cfg = copy.deepcopy(dict(cfg.model.backbone))
+    init = dict(backbone_cfg.get('init_cfg') or {})
+    backbone_cfg['init_cfg'] = None
+    backbone = MODELS.build(backbone_cfg)
+    from mmengine.runner.checkpoint import _load_checkpoint
+    checkpoint = _load_checkpoint(pretrained, map_location='cpu')
+    fit = pretrained_fit(backbone, checkpoint, init.get('prefix'))
+    name = type(backbone).__name__
+    if fit['loaded'] and fit['loaded'] < fit['expected'] and \
+            getattr(backbone, 'strict_pretrained', False):
+        from ..common.weights import assert_fits
+        assert_fits(backbone, backbone.pretrained_state(
+            checkpoint, init.get('prefix')), pretrained,
+            fix=f'Give a checkpoint of the {name} encoder, or --pretrained '
+            'none.')
+    if fit['loaded']:
+        print_log(f'--pretrained {pretrained}: loads {fit["loaded"]} of '
+                  f'{fit["expected"]} {name} encoder tensors'
+                  + (f' ({fit["unfit"]} of the file do not fit)'
+                     if fit['unfit'] else ''), logger='current')
+        return
+    if fit['whole_model']:
+        fix = (f'it holds a whole model: to start from all of its weights '
+               f'use --pretrained none --cfg-options load_from={pretrained}')
+    else:
+        fix = (f'give a checkpoint of the {name} encoder (tensors named like '
+               f'{fit["example"]}), or --pretrained none')
+    raise UserError(
+        f'{pretrained}: --pretrained loads none of the {fit["expected"]} '
+        f'{name} encoder tensors ({fit["found"]} tensors in the file, none '
+        f'with an encoder name and shape, e.g. {fit["file_example"]}); {fix}')
+
+
 def file_iteration(path: str) -> Optional[int]:
     """N of a checkpoint named ``iter_N.pth`` or ``best_*_iter_N.pth``
     (None for other names)."""

@@ -42,7 +42,25 @@ def check_schedule(cfg: Config, max_iters: Optional[int] = None,
     if max_iters is not None:
         print_log(rescale_schedule(cfg, max_iters, options),
                   logger='current')
+    check_max_iters(cfg, options)
     warn_unfinished_schedule(cfg, options)
+
+
+def check_max_iters(cfg: Config, options: Optional[dict] = None) -> None:
+    """Refuse an iteration-based run of fewer than one iteration (mmengine
+    would create the work dir, train nothing and exit 0)."""
+    train_cfg = cfg.get('train_cfg') or {}
+    if 'max_iters' not in train_cfg:
+        return  # an epoch-based loop, or a config without training
+    iters = train_cfg.get('max_iters')
+    if isinstance(iters, bool) or not isinstance(iters, int) or iters < 1:
+        given = _given(options or {}, 'train_cfg.max_iters')
+        where = ('--cfg-options train_cfg.max_iters' if given is not _MISSING
+                 else f'train_cfg.max_iters in {cfg.filename or "the config"}')
+        raise UserError(f'{where}: {iters!r} iterations trains nothing; give '
+                        'a whole number >= 1, e.g. --cfg-options '
+                        'train_cfg.max_iters=500 (or --max-iters 500 to '
+                        'rescale the whole schedule)')
 
 
 def rescale_schedule(cfg: Config, iters: int,

@@ -15,7 +15,7 @@ from ..evaluation.jaccard_metric import format_class_table
 from ..hooks import TestOutputsHook
 from ..hooks.learning_curves import clearml_backend
 from .arguments import test_parser
-from ..common.weights import load_weights
+from ..common.weights import state_dict_of
 from .config import (fit_loader_workers, load_config, log_loader_workers,
                      set_data, use_clearml)
 from .console import build_runner, describe_precision, log_header
@@ -23,7 +23,8 @@ from ..common.errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
 from .inference import runner_inference_precision
 from .provenance import default_test_work_dir, test_provenance
-from .safety import check_work_dir
+from .safety import (check_output_dir, check_test_checkpoint,
+                     check_work_dir, preflight_test)
 from .train import fresh_visualizer
 
 
@@ -40,6 +41,8 @@ def prepare_config(args: argparse.Namespace) -> Config:
     cfg.work_dir = args.work_dir or \
         default_test_work_dir(args.config, args.checkpoint)
     check_work_dir(cfg.work_dir)
+    check_output_dir(args.out, '--out')
+    check_output_dir(args.show_dir, '--show-dir')
     set_data(cfg, args.data_root, args.labels)
     log_loader_workers(fit_loader_workers(cfg, given=args.cfg_options or {}),
                        cfg)
@@ -71,10 +74,22 @@ def main(argv: Sequence[str]) -> int:
     the metric line and the names of the files written)."""
     args = build_parser().parse_args(argv)
     cfg = prepare_config(args)
+    # before the Runner, which creates the work dir: bad data, and a
+    # checkpoint that cannot be loaded or does not fit, are one line and
+    # leave nothing behind
+    preflight_test(cfg)
+    checkpoint = check_test_checkpoint(cfg, args.checkpoint)
     runner = build_runner(cfg, verbose=args.debug, testing=True)
+    # A test never trains: without this, any hook that reads runner.iter
+    # (mmseg's SegVisualizationHook every `interval` test batches) builds
+    # the train loop, and with it the train dataset, which a folder with
+    # only the tested split lacks. mmengine counts iteration 0 then.
+    runner._train_loop = None
     log_header(runner, 'testing', args.config,
                args.checkpoint, loader='test_dataloader')
-    checkpoint = load_weights(runner.model, args.checkpoint)
+    model = runner.model
+    getattr(model, 'module', model).load_state_dict(
+        state_dict_of(checkpoint), strict=True)  # checked to fit above
     record = test_provenance(
         checkpoint_path=args.checkpoint, checkpoint=checkpoint,
         config=args.config, work_dir=runner.work_dir,

@@ -23,8 +23,9 @@ from .console import build_runner, log_header
 from ..common.errors import UserError
 from .lock import lock_work_dir
 from .schedule import check_schedule
-from .safety import (check_start_checkpoint, configure_distributed,
-                     preflight, resume_checkpoint, run_training)
+from .safety import (check_pretrained, check_start_checkpoint,
+                     configure_distributed, preflight, resume_checkpoint,
+                     run_training)
 
 
 build_parser = train_parser
@@ -234,7 +235,11 @@ def main(argv: Sequence[str]) -> int:
     preflight(cfg)  # data errors before the work dir and ClearML task exist
     if args.pretrained is None:
         fetch_pretrained(cfg)  # no network: from scratch, with a warning
-    with lock_work_dir(cfg.work_dir, args.launcher):  # one run per work dir
+    else:  # how many encoder tensors it fills; none: refused
+        check_pretrained(cfg, args.pretrained)
+    with lock_work_dir(cfg.work_dir, args.launcher) as lock:  # one run/dir
+        if lock.enabled:  # no other writer: an interrupted save's leftovers
+            remove_stale_saves(cfg.work_dir)
         runner = build_runner(cfg, verbose=args.debug)
         log_header(runner, 'training', args.config, describe_weights(cfg))
         check_start_checkpoint(runner)
@@ -243,6 +248,17 @@ def main(argv: Sequence[str]) -> int:
         if args.overfit_batch:
             report_overfit(runner)
     return 0
+
+
+def remove_stale_saves(work_dir: str) -> None:
+    """Remove the temporary files of checkpoint saves that a killed run
+    left in ``work_dir`` (one line naming them)."""
+    from ..compat.robustness import remove_stale_temporaries
+    removed = remove_stale_temporaries(work_dir)
+    if removed:
+        print_log(f'removed {len(removed)} temporary file'
+                  f'{"s" if len(removed) > 1 else ""} of an interrupted '
+                  f'checkpoint save: {", ".join(removed)}', logger='current')
 
 
 def report_overfit(runner) -> Optional[dict]:

@@ -57,3 +57,55 @@ def test_mask_cache_is_keyed_by_label_mapping(tiny_pets, decodes):
     mapped = run({1: 2, 2: 1})
     assert len(decodes) == 2
     assert ((plain == 1) == (mapped == 2)).all()
+
+
+def _pairs(root, split='train'):
+    imgs = sorted((root / 'img' / split).glob('*.jpg'))
+    return [(str(p), str(root / 'labels' / split / (p.stem + '.png')))
+            for p in imgs]
+
+
+def test_cache_stops_at_its_byte_limit_with_identical_results(tiny_pets,
+                                                             decodes):
+    """Two photos' worth of bytes: two are kept, the rest decoded each
+    time; every read returns what mmcv decodes."""
+    pairs = _pairs(tiny_pets)
+    assert len(pairs) >= 4
+    one_image = mmcv.imread(pairs[0][0]).nbytes  # 64x64x3 uint8
+    one_mask = mmcv.imread(pairs[0][1], 'unchanged').nbytes
+    load_img = CachedLoadImageFromFile(max_cache_bytes=2 * one_image + 1)
+    load_mask = CachedLoadAnnotations(max_cache_bytes=2 * one_mask + 1)
+    for _ in range(3):  # three epochs
+        for img_path, mask_path in pairs:
+            img = load_img(dict(img_path=img_path))['img']
+            np.testing.assert_array_equal(img, mmcv.imread(img_path))
+            mask = load_mask(dict(seg_map_path=mask_path,
+                                  reduce_zero_label=False,
+                                  seg_fields=[]))['gt_seg_map']
+            np.testing.assert_array_equal(
+                mask, mmcv.imread(mask_path, 'unchanged'))
+    held = cached_loading.cache_nbytes()
+    assert held == dict(images=2 * one_image, masks=2 * one_mask)
+    n = len(pairs)
+    # images and masks: 2 decodes each once, the other n-2 every epoch
+    assert len(decodes) == 2 * (2 + 3 * (n - 2))
+
+
+def test_default_cache_limit_and_zero_caches_nothing(tiny_pets, decodes):
+    img_path, _ = _pairs(tiny_pets)[0]
+    assert CachedLoadImageFromFile().max_cache_bytes == \
+        cached_loading.DEFAULT_MAX_CACHE_BYTES == 512 * 2 ** 20
+    load = CachedLoadImageFromFile(max_cache_bytes=0)
+    for _ in range(2):
+        load(dict(img_path=img_path))
+    assert len(decodes) == 2 and cached_loading.cache_nbytes()['images'] == 0
+    with pytest.raises(ValueError, match='max_cache_bytes'):
+        CachedLoadAnnotations(max_cache_bytes=-1)
+
+
+def test_cache_limit_is_a_config_argument(tiny_pets, decodes):
+    from mmseg.registry import TRANSFORMS
+    load = TRANSFORMS.build(dict(type='CachedLoadImageFromFile',
+                                 max_cache_bytes=1))
+    load(dict(img_path=_pairs(tiny_pets)[0][0]))
+    assert cached_loading.cache_nbytes()['images'] == 0

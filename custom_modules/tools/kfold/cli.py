@@ -16,8 +16,7 @@ from ... import plugins  # noqa: F401  (the patched, registered stack first)
 from mmengine.config import Config
 
 from ...common.errors import UserError
-from ..arguments import (add_clearml_arguments, add_data_arguments,
-                         add_max_iters_argument)
+from ..arguments import kfold_parser as build_parser
 from ..config import load_config, parse_cfg_options, set_data
 from .evaluate import choose_split, evaluate_models
 from ..safety import file_iteration
@@ -25,51 +24,6 @@ from .folds import (SPECIES, Job, check_folds_file,
                     job_record, plan_jobs, stratified_folds, training_pool)
 from .report import (common_worst_grid, markdown_report, results_table,
                      worst_analysis)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        description='k-fold cross-validation: train one model per fold '
-        '(stratified by pet species), then compare each fold, their '
-        'probability ensemble and a model trained on all images.')
-    p.add_argument('config')
-    p.add_argument('--folds', type=int, default=5, help='k (default 5)')
-    p.add_argument('--split-seed', type=int, default=0,
-                   help='seed of the fold split (default 0)')
-    p.add_argument('--work-dir', help='default: work_dirs/<config>_kfold; '
-                   'folds go to fold_<k>/, the all-data model to full/')
-    p.add_argument('--eval-split', default='auto',
-                   choices=['auto', 'test', 'val'],
-                   help='where models are compared; auto: test when '
-                   '<data-root>/img/test exists, else val')
-    p.add_argument('--tta', action='store_true',
-                   help='also evaluate the ensemble and the full model with '
-                   'flip TTA')
-    p.add_argument('--worst', type=int, default=10, metavar='N',
-                   help='worst-N images per fold for the overlap analysis')
-    p.add_argument('--fold-checkpoint', choices=['best', 'last'],
-                   default='best', help='fold models: best on their held-out '
-                   'fold (default) or last; the full model uses its last')
-    p.add_argument('--only-fold', metavar='K', help="train only fold K (or "
-                   "'full') again, then evaluate if every fold is done")
-    p.add_argument('--no-full', action='store_true',
-                   help='skip the model trained on all images')
-    p.add_argument('--print-commands', action='store_true',
-                   help='print one tools/train.py command per fold and exit')
-    p.add_argument('--eval-only', action='store_true',
-                   help='train nothing; evaluate the finished folds')
-    p.add_argument('--no-eval', action='store_true',
-                   help='train the folds, skip the evaluation')
-    add_data_arguments(p)
-    p.add_argument('--pretrained', help="encoder weights, as tools/train.py")
-    p.add_argument('--seed', type=int, help='training seed (config: 42)')
-    add_max_iters_argument(p)
-    add_clearml_arguments(p)
-    p.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VAL',
-                   help='config overrides, passed to every fold')
-    p.add_argument('--debug', action='store_true',
-                   help='show full tracebacks')
-    return p
 
 
 def _list(values: Sequence[int]) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 import torch.nn as nn
@@ -145,3 +145,10 @@ def pretrained_fit(encoder: nn.Module, checkpoint: dict,
                 whole_model=not loaded and bool(inner) and bool(fits(inner)),
                 example=next(iter(own), ''),
                 file_example=next(iter(raw), '(none)'))
+
+
+def file_iteration(path: str) -> Optional[int]:
+    """N of a checkpoint file named ``iter_N.pth`` or ``best_*_iter_N.pth``
+    (None for other names)."""
+    found = re.search(r'iter_(\d+)\.pth$', path)
+    return int(found.group(1)) if found else None

@@ -4,14 +4,11 @@ mmseg's ``BaseSegmentor.postprocess_result`` (every segmentor's last step
 of ``predict``, and of :class:`~custom_modules.models.FlipTTA` and the
 k-fold ensembles) takes each image's class ids as ``argmax(dim=0)`` of its
 (C, H, W) logits. torch's CPU argmax over an axis that is not the
-innermost one in memory is slow: for one (3, 256, 256) image it took
-11.22 ms with the class axis outermost (NCHW) and 0.45 ms with it
-innermost (channels_last) on a 2-core Xeon (``python
-benchmarks/argmax_speed.py --shape 1 3 256 256``,
-``benchmarks/results/argmax_speed_one_image.json``). Models that run in
+innermost one in memory is slow, many times slower than over the
+innermost axis (measure it: ``python benchmarks/argmax_speed.py --shape 1
+3 256 256``; figures in docs/benchmarks.md, flip TTA). Models that run in
 channels_last hand over innermost-class logits already; the others, and
-TTA's averaged probabilities, paid that per image (docs/benchmarks.md,
-flip TTA, has the inference speeds before and after).
+TTA's averaged probabilities, paid that per image.
 
 :func:`install` wraps the method so that CPU logits reach it in
 channels_last: the same values, so the same ids (ties and NaN included),

@@ -3,9 +3,10 @@
 ``PackSegInputs`` turns an ``(H, W, C)`` image into the ``(C, H, W)``
 tensor the model takes. For an image stored contiguously (most are, after
 a resize or a colour jitter) it transposes in torch and copies with
-``Tensor.contiguous()``, which for uint8 took about 6 of the 10 ms each
-``cpu_fast`` training image spends in its pipeline on one core
-(``benchmarks/model_speed.py --pipeline``; docs/benchmarks.md, section 2).
+``Tensor.contiguous()``, which for uint8 is most of the time a
+``cpu_fast`` training image spends in its pipeline
+(``benchmarks/model_speed.py --pipeline``; figures in docs/benchmarks.md,
+section 2).
 :class:`FastPackSegInputs` lays the image out channel-first with numpy
 first, so mmseg takes its other branch and the copy is numpy's.
 """

@@ -4,12 +4,11 @@ PyTorch's CPU tensors come from ``malloc``. With glibc's defaults, a step
 that frees its activations can leave a large free block at the top of the
 heap, which glibc hands back to the kernel (``M_TRIM_THRESHOLD``: twice the
 largest block freed so far), and the next step's activations fault the same
-pages in again, each zeroed by the kernel first. On a 2-core Xeon the
-``cpu_fast`` runner took thousands of such page faults per training
-iteration, and its forward and backward passes were slower than a bare
-loop's by about that time; with the two settings below a training run
-takes none once warm (``page_faults_per_iter`` of
-``benchmarks/throughput.py``; figures in docs/benchmarks.md, section 2).
+pages in again, each zeroed by the kernel first: thousands of page faults
+per training iteration, which slow the forward and backward passes. With
+the two settings below a training run takes none once warm (measure it:
+``page_faults_per_iter`` of ``benchmarks/throughput.py``; figures in
+docs/benchmarks.md, section 2).
 """
 from __future__ import annotations
 
@@ -49,8 +48,7 @@ def retain_freed_memory(mmap_threshold: int = MMAP_THRESHOLD_BYTES,
     this process and the processes it forks later (data-loader workers).
 
     The process's resident memory then stays at its peak instead of falling
-    between steps (the peak did not grow where it was measured,
-    docs/benchmarks.md). Returns whether both were
+    between steps (docs/benchmarks.md has the peaks). Returns whether both were
     set: False where the C library is not glibc (macOS, Windows, musl),
     which keeps its own allocator's behaviour.
     """

@@ -20,7 +20,6 @@ import glob
 import math
 import os
 import os.path as osp
-import re
 import signal
 from typing import List, Optional, Tuple
 
@@ -30,6 +29,7 @@ from mmengine.hooks import CheckpointHook, Hook
 from mmengine.logging import print_log
 from mmseg.registry import HOOKS
 
+from ..common.weights import file_iteration
 from ..common.errors import UserError
 
 #: Message-hub key: why training stopped before ``max_iters`` when it was
@@ -160,8 +160,8 @@ def _checkpoint_problem(path: str) -> Optional[str]:
 
 
 def _iteration(path: str) -> int:
-    found = re.search(r'iter_(\d+)\.pth$', path)
-    return int(found.group(1)) if found else -1
+    found = file_iteration(path)
+    return -1 if found is None else found
 
 
 def last_finite_checkpoint(named: Optional[str], work_dir: Optional[str]

@@ -49,8 +49,8 @@ class FlipTTA(BaseModel):
         n = inputs.shape[0]
         mirrored = inputs.flip(-1)
         if inputs.device.type == 'cpu':
-            # two passes of N: on 2 CPU cores one pass of 2N took 2.16x
-            # the time of N, two passes 1.97x (benchmarks/tta_batching.py)
+            # two passes of N: on CPU cores faster than one pass of 2N
+            # (benchmarks/tta_batching.py; docs/benchmarks.md, flip TTA)
             logits = torch.cat([
                 self.module.inference(inputs, batch_img_metas),
                 self.module.inference(mirrored, batch_img_metas)])

@@ -50,8 +50,9 @@ class AutocastOptimWrapper(OptimWrapper):
     the device the parameters live on, CPU included: convolutions and
     matrix products run in bfloat16, while the weights, gradients and
     optimizer state stay float32; bfloat16 has float32's exponent range, so
-    no loss scaling. On the 2-core AVX512-BF16 CI machine the cpu_fast bare
-    training step runs 1.78x faster (``benchmarks/cpu_speedups.py``).
+    no loss scaling. Where the CPU has bfloat16 natively this is much
+    faster than float32 (``benchmarks/cpu_speedups.py``; figures in
+    docs/benchmarks.md).
 
     Where the dtype is not native (:func:`native_autocast` false, e.g. CPUs
     without AVX512-BF16) autocasting would be slower than float32, so the

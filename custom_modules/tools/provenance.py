@@ -54,7 +54,7 @@ def default_test_work_dir(config: str, checkpoint: str) -> str:
 def checkpoint_iteration(checkpoint: dict, path: str) -> Optional[int]:
     """The training iteration a checkpoint was saved at (``meta.iter``, or
     the ``iter_N`` in its file name), or None."""
-    from .safety import file_iteration
+    from ..common.weights import file_iteration
     meta = checkpoint.get('meta') or {}
     if isinstance(meta.get('iter'), int):
         return int(meta['iter'])

@@ -16,7 +16,6 @@ import copy
 import errno
 import glob
 import os.path as osp
-import re
 import sys
 import tempfile
 from typing import Optional
@@ -28,7 +27,7 @@ from mmengine.logging import print_log
 
 from ..compat import checkpoint_damage
 from ..hooks.run_guards import close_stopped_run
-from ..common.weights import check_weights
+from ..common.weights import check_weights, file_iteration
 from ..common.errors import UserError
 
 
@@ -88,9 +87,22 @@ def preflight(cfg: Config) -> None:
     construction and caches the result, so the Runner's own build of the
     same datasets repeats only a directory listing.
     """
-    from mmseg.registry import DATASETS
     check_work_dir(cfg.work_dir)
-    for key in ('train_dataloader', 'val_dataloader'):
+    build_datasets(cfg, ('train_dataloader', 'val_dataloader'))
+
+
+def preflight_test(cfg: Config) -> None:
+    """Build the test dataset (no pipeline) so that a data error is one
+    line before the Runner creates the work dir (as :func:`preflight` does
+    for training); only the tested split is read."""
+    build_datasets(cfg, ('test_dataloader',))
+
+
+def build_datasets(cfg: Config, loaders) -> None:
+    """Build the :class:`~custom_modules.datasets.PetsDataset` of each of
+    ``cfg``'s ``loaders`` without its pipeline (its file checks run)."""
+    from mmseg.registry import DATASETS
+    for key in loaders:
         loader = cfg.get(key)
         if not loader:
             continue
@@ -116,21 +128,6 @@ def check_output_dir(path: Optional[str], flag: str) -> None:
                  else f'is under {existing}, a file, not a folder')
         raise UserError(f'{flag} {path}: {path} {where}; give a folder '
                         f'(new or existing) with {flag} DIR')
-
-
-def preflight_test(cfg: Config) -> None:
-    """Build the test dataset (no pipeline) so that a data error is one
-    line before the Runner creates the work dir (as :func:`preflight` does
-    for training); only the tested split is read."""
-    from mmseg.registry import DATASETS
-    loader = cfg.get('test_dataloader')
-    if not loader:
-        return
-    for ds in _pets_dataset_cfgs(loader.get('dataset')):
-        ds = copy.deepcopy(dict(ds))
-        ds['pipeline'] = []
-        ds['lazy_init'] = False
-        DATASETS.build(ds)
 
 
 def check_test_checkpoint(cfg: Config, path: str) -> dict:
@@ -206,13 +203,6 @@ def check_pretrained(cfg: Config, pretrained: Optional[str]) -> None:
         f'{pretrained}: --pretrained loads none of the {fit["expected"]} '
         f'{name} encoder tensors ({fit["found"]} tensors in the file, none '
         f'with an encoder name and shape, e.g. {fit["file_example"]}); {fix}')
-
-
-def file_iteration(path: str) -> Optional[int]:
-    """N of a checkpoint named ``iter_N.pth`` or ``best_*_iter_N.pth``
-    (None for other names)."""
-    found = re.search(r'iter_(\d+)\.pth$', path)
-    return int(found.group(1)) if found else None
 
 
 def complete(path: str) -> bool:

@@ -18,6 +18,7 @@ from mmengine.logging import print_log
 from mmengine.visualization.vis_backend import BaseVisBackend, force_init_env
 from mmseg.registry import VISBACKENDS
 
+from ..common.weights import file_iteration
 from ..compat.clearml_models import register_output_model
 from ..compat.clearml_process import no_fork_hook, report_from_a_thread
 from ..compat.robustness import atomic_write
@@ -389,11 +390,10 @@ class PetsClearMLVisBackend(BaseVisBackend):
     def _register_best(self, path: str) -> None:
         """The best checkpoint as the task's OutputModel."""
         stem = osp.splitext(osp.basename(path))[0]
-        tail = stem.rsplit('_', 1)[-1]
         classes = self._classes
         register_output_model(
             self._task, path, name=f'{self._task.name} {stem}',
-            iteration=int(tail) if tail.isdigit() else None,
+            iteration=file_iteration(path),
             labels={c: i for i, c in enumerate(classes)} if classes else None,
             comment=f'best val checkpoint of {self._work_dir()}',
             tags=['best'])

@@ -28,10 +28,19 @@ class _Runner(SimpleNamespace):
         self.saved.append((name, kwargs['meta']['iter']))
 
 
-def test_finite_loss_passes(tmp_path):
+def test_only_a_non_finite_loss_stops(tmp_path):
+    """A finite loss goes on, whatever other outputs hold (a NaN accuracy
+    is no loss); the same hook stops at a NaN loss term."""
     runner = _Runner(tmp_path)
-    NonFiniteLossHook().after_train_iter(
-        runner, 0, outputs={'loss': torch.tensor(0.7), 'acc': float('nan')})
+    hook = NonFiniteLossHook()
+    hook.after_train_iter(runner, 0, outputs={
+        'loss': torch.tensor(0.7), 'acc': float('nan')})
+    assert runner.saved == []
+    with pytest.raises(NonFiniteLossError, match='decode.loss_dice=nan'):
+        hook.after_train_iter(runner, 0, outputs={
+            'loss': torch.tensor(0.7),
+            'decode.loss_dice': torch.tensor(float('nan'))})
+    assert runner.saved == []  # nothing of the broken iteration is saved
 
 
 @pytest.mark.parametrize('value', [float('nan'), float('inf')])

@@ -19,7 +19,7 @@ from ...common.errors import UserError
 from ..arguments import kfold_parser as build_parser
 from ..config import load_config, parse_cfg_options, set_data
 from .evaluate import choose_split, evaluate_models
-from ..safety import file_iteration
+from ...common.weights import file_iteration
 from .folds import (SPECIES, Job, check_folds_file,
                     job_record, plan_jobs, stratified_folds, training_pool)
 from .report import (common_worst_grid, markdown_report, results_table,

@@ -7,7 +7,7 @@ import numpy as np
 from mmengine.hooks import Hook
 from mmseg.registry import HOOKS
 
-from .learning_curves import clearml_backend
+from .curves_hook import clearml_backend
 
 
 def split_confusion(evaluator) -> Optional[np.ndarray]:

@@ -20,7 +20,7 @@ from .confusion_matrix import split_confusion
 from ..common.overlay import (comparison_picture, prediction_picture,
                                 read_rgb, write_rgb)
 from ..common.worst import rank_images, row_title, stem, worst_grid
-from .learning_curves import clearml_backend
+from .curves_hook import clearml_backend
 
 
 def trained_iters(runner) -> int:

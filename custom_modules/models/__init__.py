@@ -1,7 +1,7 @@
 from .efficientnet_lite import EfficientNetLite
 from .fast_data_preprocessor import FastSegDataPreProcessor
 from .flip_tta import FlipTTA
-from .foreground_vote import VotingEncoderDecoder, vote_foreground
+from .voting_encoder_decoder import VotingEncoderDecoder, vote_foreground
 from .unet_head import ResNetUNetHead, UNetHead
 
 __all__ = ['EfficientNetLite', 'FastSegDataPreProcessor', 'FlipTTA',

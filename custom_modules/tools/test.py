@@ -13,7 +13,7 @@ from ..compat import check_checkpoint_file
 from ..evaluation import format_confusion_table
 from ..evaluation.jaccard_metric import format_class_table
 from ..hooks import TestOutputsHook
-from ..hooks.learning_curves import clearml_backend
+from ..hooks.curves_hook import clearml_backend
 from .arguments import test_parser
 from ..common.weights import state_dict_of
 from .config import (fit_loader_workers, load_config, log_loader_workers,

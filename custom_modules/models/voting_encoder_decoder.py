@@ -2,7 +2,7 @@
 
 In the pets data every photo shows one kind of pet: of the 318 train and val
 masks none holds both cat and dog (checked on the real masks by
-``tests/models/test_foreground_vote.py``). A from-scratch model
+``tests/models/test_voting_encoder_decoder.py``). A from-scratch model
 on a CPU budget finds the animal long before it tells cats from dogs, and its
 argmax then mixes cat and dog pixels inside one animal. Voting gives the whole
 animal the class that holds most of the probability mass over it.

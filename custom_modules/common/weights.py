@@ -41,9 +41,16 @@ def load_weights(model: nn.Module, filename: str,
         The whole checkpoint dict (``meta`` included).
     """
     checkpoint = check_weights(model, filename, map_location)
+    load_checked(model, checkpoint)
+    return checkpoint
+
+
+def load_checked(model: nn.Module, checkpoint: dict) -> None:
+    """Put a checkpoint that :func:`check_weights` found to fit into
+    ``model`` (a :class:`~custom_modules.models.FlipTTA` wrapper looked
+    through), strictly."""
     getattr(model, 'module', model).load_state_dict(
         state_dict_of(checkpoint), strict=True)
-    return checkpoint
 
 
 def check_weights(model: nn.Module, filename: str,

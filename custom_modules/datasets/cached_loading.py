@@ -81,8 +81,17 @@ def _checked_limit(max_cache_bytes) -> int:
     return max_cache_bytes
 
 
+class _CacheLimit:
+    """``max_cache_bytes`` (checked) before the loader's own arguments."""
+
+    def __init__(self, max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.max_cache_bytes = _checked_limit(max_cache_bytes)
+
+
 @TRANSFORMS.register_module()
-class CachedLoadImageFromFile(LoadImageFromFile):
+class CachedLoadImageFromFile(_CacheLimit, LoadImageFromFile):
     """``LoadImageFromFile`` that decodes each path once per process.
 
     Later calls return a writable copy of the cached array (uint8 (H, W, 3),
@@ -95,11 +104,6 @@ class CachedLoadImageFromFile(LoadImageFromFile):
             fit any more are decoded on every read. ``0`` caches nothing.
         **kwargs: ``LoadImageFromFile``'s.
     """
-
-    def __init__(self, max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
-                 **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.max_cache_bytes = _checked_limit(max_cache_bytes)
 
     def transform(self, results: dict) -> Optional[dict]:
         key = (results['img_path'], self.color_type, self.imdecode_backend,
@@ -118,7 +122,7 @@ class CachedLoadImageFromFile(LoadImageFromFile):
 
 
 @TRANSFORMS.register_module()
-class CachedLoadAnnotations(LoadAnnotations):
+class CachedLoadAnnotations(_CacheLimit, LoadAnnotations):
     """mmseg's ``LoadAnnotations`` that decodes each mask once per process.
 
     The cached mask is the one after ``reduce_zero_label`` and ``label_map``,
@@ -131,11 +135,6 @@ class CachedLoadAnnotations(LoadAnnotations):
             fit any more are decoded on every read. ``0`` caches nothing.
         **kwargs: ``LoadAnnotations``'s.
     """
-
-    def __init__(self, max_cache_bytes: int = DEFAULT_MAX_CACHE_BYTES,
-                 **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.max_cache_bytes = _checked_limit(max_cache_bytes)
 
     def _load_seg_map(self, results: dict) -> None:
         label_map = results.get('label_map')

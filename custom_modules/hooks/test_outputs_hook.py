@@ -16,7 +16,7 @@ from mmseg.registry import HOOKS
 from ..compat.robustness import atomic_write
 from ..evaluation import confusion_record
 from ..evaluation.jaccard_metric import format_class_table, scores_from_areas
-from .confusion_matrix import split_confusion
+from .confusion_matrix_hook import split_confusion
 from ..common.overlay import (comparison_picture, prediction_picture,
                                 read_rgb, write_rgb)
 from ..common.worst import rank_images, row_title, stem, worst_grid

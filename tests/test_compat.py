@@ -3,7 +3,9 @@ and the entry point that applies them (version checks, idempotence)."""
 import importlib.util
 import os
 import pickle
+import re
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -228,24 +230,156 @@ def test_apply_installed_every_patch_this_stack_needs():
 def test_apply_is_idempotent_and_installs_wrap_once():
     """A second apply(), and a second install of each patch, wraps nothing
     twice: the objects mmengine sees stay the same."""
-    from mmengine.dist import utils
-    from mmengine.model import MMDistributedDataParallel
     from mmengine.optim.scheduler.param_scheduler import \
         OneCycleParamScheduler as OneCycle
     from mmengine.runner.checkpoint import CheckpointLoader
-    from mmseg.models.segmentors.base import BaseSegmentor
-    before = (utils._init_dist_pytorch, MMDistributedDataParallel.__init__,
-              OneCycle.state_dict, CheckpointLoader._schemes[''],
-              sys.modules['mmcv.ops'], BaseSegmentor.postprocess_result)
+    before = (OneCycle.state_dict, CheckpointLoader._schemes[''],
+              sys.modules['mmcv.ops'])
     status = dict(compat.apply())
     assert compat.apply() == status
     for patch in compat.PATCHES:
         if status[patch.name] == 'applied':
             patch.install()
-    after = (utils._init_dist_pytorch, MMDistributedDataParallel.__init__,
-             OneCycle.state_dict, CheckpointLoader._schemes[''],
-             sys.modules['mmcv.ops'], BaseSegmentor.postprocess_result)
+    after = (OneCycle.state_dict, CheckpointLoader._schemes[''],
+             sys.modules['mmcv.ops'])
     assert after == before
+
+
+def test_what_has_a_public_way_is_not_patched():
+    """Atomic writes, worker signals, CPU torchrun and fast class ids go
+    through mmengine's extension points (a registered file backend and
+    worker_init_fn, config keys, the project's own segmentor): mmengine's
+    and mmseg's own code is what they ship."""
+    from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
+    from mmengine.dist import utils
+    from mmengine.fileio.backends import LocalBackend
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.runner import runner
+    from mmseg.models.segmentors.base import BaseSegmentor
+    compat.apply()
+    assert set(compat.STATUS) == {p.name for p in compat.PATCHES} == {
+        'known_warnings', 'mmcv_ops', 'safe_loading', 'torchvision_scheme',
+        'pypi_scheme'}
+    assert runner.default_worker_init_fn is mmengine_worker_init_fn
+    for function in (utils._init_dist_pytorch, utils._init_dist_slurm,
+                     utils._init_dist_mpi):
+        assert function.__module__ == 'mmengine.dist.utils'
+        assert not hasattr(function, '__wrapped__')
+    assert MMDistributedDataParallel.__init__.__module__ == \
+        'mmengine.model.wrappers.distributed'
+    assert LocalBackend.put.__module__ == LocalBackend.put_text.__module__ \
+        == 'mmengine.fileio.backends.local_backend'
+    assert BaseSegmentor.postprocess_result.__module__ == \
+        'mmseg.models.segmentors.base'
+    assert torch.cuda.set_device.__module__ == 'torch.cuda'
+
+
+def test_every_patch_says_why_no_public_way_does_it():
+    """One line per patch, in PATCHES and in the module's table."""
+    doc = compat.__doc__
+    table = doc[doc.index('why a patch'):doc.index('What used to be')]
+    for patch in compat.PATCHES:
+        assert patch.why_a_patch.strip(), patch.name
+        assert '\n' not in patch.why_a_patch
+        assert f'``{patch.name}``' in table, patch.name
+        assert patch.written_for[1].endswith('.')  # the version check
+
+
+#: Outside ``custom_modules/compat/`` nothing assigns to, or deletes, an
+#: attribute of a torch/mmengine/mmcv/mmseg/clearml module or class
+#: (``X.attr = ...``, ``setattr(X, ...)``, ``sys.modules[...] = ...``):
+#: the project subclasses and registers instead. Known exceptions, as
+#: ``path: statement``; none today.
+PATCH_EXCEPTIONS = frozenset()
+
+_LIBRARIES = ('torch', 'mmengine', 'mmcv', 'mmseg', 'clearml')
+#: The issue's line pattern: ``torch.x = ...``, ``SomeClass.x.y = ...``.
+_PATCH_LINE = re.compile(
+    r'^\s*(torch|mmengine|mmcv|mmseg|clearml|[A-Z]\w*)\.\w+(\.\w+)*\s*=[^=]')
+
+
+def _library_names(tree) -> dict:
+    """Names a module binds to something imported from the libraries."""
+    import ast
+    names = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split('.')[0] in _LIBRARIES:
+                    names[alias.asname or alias.name.split('.')[0]] = \
+                        alias.name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and \
+                (node.module or '').split('.')[0] in _LIBRARIES:
+            for alias in node.names:
+                names[alias.asname or alias.name] = \
+                    f'{node.module}.{alias.name}'
+    return names
+
+
+def _root_name(node):
+    import ast
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _library_patches(path: Path, source: str) -> list:
+    """``path: statement`` for each patch-like statement in ``source``."""
+    import ast
+    tree = ast.parse(source)
+    names = _library_names(tree)
+    found = [f'{path}: {line.strip()}' for line in source.splitlines()
+             if _PATCH_LINE.match(line)]
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            for item in getattr(target, 'elts', [target]):
+                if isinstance(item, ast.Attribute) and \
+                        _root_name(item) in names:
+                    found.append(f'{path}: {ast.unparse(item)} = ...')
+                elif isinstance(item, ast.Subscript) and \
+                        ast.unparse(item.value) == 'sys.modules':
+                    found.append(f'{path}: {ast.unparse(item)} = ...')
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id in ('setattr', 'delattr') and node.args \
+                and _root_name(node.args[0]) in names:
+            found.append(f'{path}: {ast.unparse(node)}')
+    return sorted(set(found))
+
+
+def test_the_scan_finds_a_patch_in_any_form(tmp_path):
+    source = ('import torch\n'
+              'from mmengine.runner import runner as r\n'
+              'from mmseg.models import EncoderDecoder\n'
+              'torch.cuda.set_device = print\n'
+              'r.default_worker_init_fn = print\n'
+              'setattr(EncoderDecoder, "predict", print)\n'
+              'sys.modules["mmcv.ops"] = None\n'
+              'self.model = None\n'  # an instance attribute: fine
+              'x.y = 1\n')
+    found = _library_patches(Path('probe.py'), source)
+    assert any('torch.cuda.set_device' in f for f in found)
+    assert any('r.default_worker_init_fn' in f for f in found)
+    assert any('setattr(EncoderDecoder' in f for f in found)
+    assert any("sys.modules['mmcv.ops']" in f for f in found)
+    assert not any('self.model' in f or 'x.y' in f for f in found)
+
+
+def test_nothing_outside_compat_patches_a_library():
+    root = Path(__file__).resolve().parents[1]
+    files = [p for folder in ('custom_modules', 'tools')
+             for p in sorted((root / folder).rglob('*.py'))
+             if 'compat' not in p.relative_to(root).parts]
+    assert len(files) > 20
+    found = []
+    for path in files:
+        found += _library_patches(path.relative_to(root),
+                                  path.read_text(encoding='utf-8'))
+    assert set(found) <= PATCH_EXCEPTIONS, '\n'.join(found)
 
 
 def test_mmcv_ops_steps_aside_with_a_full_mmcv_build(monkeypatch):
@@ -262,7 +396,7 @@ def test_mmcv_ops_steps_aside_with_a_full_mmcv_build(monkeypatch):
 def test_a_patch_written_for_another_version_steps_aside_and_says_so(
         monkeypatch):
     calls = []
-    patch = compat.Patch('probe', ('mmengine', '0.9.'),
+    patch = compat.Patch('probe', ('mmengine', '0.9.'), 'a probe',
                          lambda: calls.append('installed'))
     monkeypatch.setattr(compat, 'PATCHES', (patch,))
     monkeypatch.setattr(compat, 'STATUS', {})
@@ -286,59 +420,3 @@ def test_importing_the_package_or_its_data_tools_patches_nothing(tmp_path):
                              __import__('pathlib').Path(__file__)
                              .resolve().parents[1])))
     assert out.stdout.strip() == '[]'
-
-
-def _segmentor_and_samples(ori_shapes, padding):
-    from mmseg.models import EncoderDecoder
-    from mmseg.structures import SegDataSample
-    model = EncoderDecoder(
-        backbone=dict(type='UNet', in_channels=3, base_channels=4,
-                      num_stages=2, strides=(1, 1), enc_num_convs=(1, 1),
-                      dec_num_convs=(1,), downsamples=(True,),
-                      enc_dilations=(1, 1), dec_dilations=(1,)),
-        decode_head=dict(type='FCNHead', in_channels=4, channels=4,
-                         num_convs=0, concat_input=False, num_classes=3,
-                         in_index=-1))
-    samples = []
-    for shape in ori_shapes:
-        sample = SegDataSample()
-        sample.set_metainfo(dict(ori_shape=shape, img_shape=(8, 8),
-                                 padding_size=padding))
-        samples.append(sample)
-    return model, samples
-
-
-def test_postprocess_gives_mmseg_ids_from_innermost_class_logits():
-    """fast_class_ids: the same ids and logits as mmseg's own method (ties,
-    NaN, padding removed, resized), with the class axis innermost in the
-    stored logits, which is what makes the CPU argmax fast."""
-    from mmseg.models.segmentors.base import BaseSegmentor
-    patched = BaseSegmentor.postprocess_result
-    assert patched.class_axis_innermost
-    original = patched.__wrapped__
-    # small integers: many ties between classes; one NaN
-    logits = torch.randint(0, 3, (2, 3, 8, 8),
-                           generator=torch.Generator().manual_seed(0)).float()
-    logits[0, 1, 2, 3] = float('nan')
-    for shapes, padding in ((((8, 8), (8, 8)), [0, 0, 0, 0]),
-                            (((12, 10), (5, 6)), [0, 2, 1, 0])):
-        model, mine = _segmentor_and_samples(shapes, padding)
-        _, theirs = _segmentor_and_samples(shapes, padding)
-        mine = model.postprocess_result(logits.clone(), mine)
-        theirs = original(model, logits.clone(), theirs)
-        for a, b in zip(mine, theirs):
-            assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
-            assert torch.allclose(a.seg_logits.data, b.seg_logits.data,
-                                  equal_nan=True)
-            assert a.seg_logits.data.stride()[0] == 1  # class innermost
-    assert mine[0].pred_sem_seg.data[0, 2, 3] == 1  # NaN counts as largest
-
-
-def test_class_axis_innermost_leaves_other_tensors_alone():
-    from custom_modules.compat.postprocess import class_axis_innermost
-    nchw = torch.randn(2, 3, 4, 5)
-    moved = class_axis_innermost(nchw)
-    assert moved.is_contiguous(memory_format=torch.channels_last)
-    assert torch.equal(moved, nchw)
-    flat = torch.randn(3, 4, 5)
-    assert class_axis_innermost(flat) is flat

@@ -32,8 +32,9 @@ def offline_scalars(output: str) -> dict:
 
 
 def train_and_test(config, data_root, work_dir, iters, cfg=(), env=None):
-    """Train for ``iters`` iterations, then test the checkpoint with and
-    without ``--tta``; returns the training output and both result JSONs."""
+    """Train for ``iters`` iterations, then test the checkpoint plain,
+    with ``--tta`` (flip) and ``--tta ms``; returns the training output and
+    the three result JSONs."""
     options = ['--cfg-options', *tiny_cfg_options(iters), *cfg]
     train = run_tool('train.py', config, '--data-root', data_root,
                      '--work-dir', work_dir, '--pretrained', 'none',
@@ -43,14 +44,17 @@ def train_and_test(config, data_root, work_dir, iters, cfg=(), env=None):
     ckpt = work_dir / f'iter_{iters}.pth'
     assert ckpt.is_file()
     results = {}
-    for tta in (False, True):
+    files = {None: 'test_results.json', 'flip': 'test_results_tta.json',
+             'ms': 'test_results_tta_ms.json'}
+    for tta, name in files.items():
         pictures = ['--out', work_dir / 'masks', '--show-dir',
-                    work_dir / 'show'] if tta else []
+                    work_dir / 'show'] if tta == 'flip' else []
+        flags = {None: [], 'flip': ['--tta'], 'ms': ['--tta', 'ms']}[tta]
         run_tool('test.py', config, ckpt, '--data-root', data_root,
                  '--work-dir', work_dir, '--no-clearml', *options,
-                 *(['--tta'] if tta else []), *pictures, env=env)
-        name = 'test_results_tta.json' if tta else 'test_results.json'
+                 *flags, *pictures, env=env)
         results[tta] = json.loads((work_dir / name).read_text())
+        assert results[tta]['provenance']['tta'] == (tta or False)
     return output, results
 
 

@@ -31,7 +31,7 @@ from mmengine.logging import print_log
 from custom_modules.hooks.time_budget import fit_schedule
 from custom_modules.tools.config import fetch_pretrained
 from custom_modules.common.errors import UserError
-from custom_modules.tools.safety import preflight
+from custom_modules.tools.preflight import preflight
 from custom_modules.tools.train import build_config
 
 from .arguments import budget_parser as build_parser

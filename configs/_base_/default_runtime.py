@@ -28,9 +28,14 @@ default_hooks = dict(
     logger=dict(type='ProgressLoggerHook', interval=10, max_seconds=15,
                 log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # at each validation of schedules/pets_4k.py (every 250 iterations)
+    # at each validation of schedules/pets_4k.py (every 250 iterations);
+    # written atomically (temporary file, then rename: a run killed while
+    # saving leaves the previous file) by the file backend 'atomic_local'
+    # that custom_modules.plugins registers; a remote out_dir needs that
+    # store's backend_args instead
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=250,
-                    max_keep_ckpts=2, save_best='mJaccard', rule='greater'),
+                    max_keep_ckpts=2, save_best='mJaccard', rule='greater',
+                    backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook', draw=True, interval=10),
     # Learning curves: train mJaccard/mDice from the batches of every 4th

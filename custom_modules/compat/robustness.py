@@ -1,23 +1,26 @@
-"""Patches to mmengine 0.10.7 so that an interrupted run loses nothing.
+"""So that an interrupted run loses nothing: atomic writes, signal-safe
+data-loader workers. No patches here: both reach mmengine 0.10.7 through
+its public extension points.
 
-Installed by :func:`custom_modules.compat.apply`; used by the
-interrupt and resume handling of ``tools/train.py``
-(:class:`~custom_modules.hooks.InterruptHook`, ``--resume``).
-
-1. **Checkpoints are written in place.** mmengine's local file backend
-   (``LocalBackend.put``/``put_text``, which ``save_checkpoint`` and the
-   config dump use) opens the target and writes into it, so a run killed
-   while saving leaves a half-written ``iter_N.pth`` that breaks
-   ``--resume``. The patched methods write a temporary file in the same
-   folder, flush it to disk and ``os.replace`` it onto the target: the file
-   is either the old one or the complete new one.
-2. **A signal to the whole job kills the data-loader workers.** Ctrl-C in
-   a terminal, ``kill -- -PGID`` and Slurm's time limit signal every
-   process; a worker dies of SIGTERM, and PyTorch's SIGCHLD handler then
-   raises in the main process in the middle of a step, so the run cannot
-   save a checkpoint (:class:`~custom_modules.hooks.InterruptHook`). The
-   Runner's default ``worker_init_fn`` (seeding) is replaced by
-   :func:`worker_init_fn`, which seeds the same way, then makes the worker
+1. **Checkpoints are written atomically.** mmengine's local file backend
+   opens the target and writes into it, so a run killed while saving would
+   leave a half-written ``iter_N.pth`` that breaks ``--resume``.
+   :func:`atomic_write` writes a temporary file in the same folder,
+   flushes it to disk and moves it onto the target with ``os.replace``:
+   the file is either the old one or the complete new one. Checkpoints go
+   through it by configuration: the registered file backend
+   ``'atomic_local'`` (:class:`~.atomic_local_backend.AtomicLocalBackend`),
+   named by the base runtime's ``default_hooks.checkpoint.backend_args``.
+   The project's own JSON records use it directly.
+2. **A signal to the whole job must not kill the data-loader workers.**
+   Ctrl-C in a terminal, ``kill -- -PGID`` and Slurm's time limit signal
+   every process; a worker dies of SIGTERM, and PyTorch's SIGCHLD handler
+   then raises in the main process in the middle of a step, so the run
+   cannot save a checkpoint (:class:`~custom_modules.hooks.InterruptHook`).
+   :func:`worker_init_fn`, registered in mmengine's ``FUNCTIONS`` registry
+   as :data:`WORKER_INIT_FN` and named by every dataloader of the shipped
+   configs (``worker_init_fn=dict(type='signal_safe_worker_init_fn')``,
+   ``configs/_base_/datasets/pets.py``), seeds the worker, then makes it
    ignore SIGINT and every SIGTERM that does not come from its parent (the
    parent's own ``terminate()`` at shutdown still ends it): the main
    process decides, then shuts its workers down as usual. SIGTERM needs
@@ -30,9 +33,10 @@ import os.path as osp
 import re
 import signal
 import tempfile
+from typing import Optional
 
-__all__ = ['atomic_write', 'remove_stale_temporaries', 'worker_init_fn', 'install_atomic_writes',
-           'install_worker_init']
+__all__ = ['atomic_write', 'remove_stale_temporaries', 'worker_init_fn',
+           'WORKER_INIT_FN']
 
 
 # ---------------------------------------------------------------------------
@@ -114,20 +118,6 @@ def _read_umask() -> int:
 _UMASK = _read_umask()  # at import, before any worker thread exists
 
 
-def _atomic_put(self, obj: bytes, filepath) -> None:
-    atomic_write(filepath, obj)
-
-
-def _atomic_put_text(self, obj: str, filepath, encoding: str = 'utf-8'):
-    atomic_write(filepath, obj.encode(encoding))
-
-
-def install_atomic_writes() -> None:
-    from mmengine.fileio.backends import LocalBackend
-    LocalBackend.put = _atomic_put
-    LocalBackend.put_text = _atomic_put_text
-
-
 # ---------------------------------------------------------------------------
 # 2. Data-loader workers leave signals to the main process
 # ---------------------------------------------------------------------------
@@ -149,11 +139,50 @@ def _sigterm_from_parent_only() -> None:
                      daemon=True).start()
 
 
-def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int,
+#: The name :func:`worker_init_fn` has in mmengine's ``FUNCTIONS`` registry
+#: (a dataloader config's ``worker_init_fn=dict(type=WORKER_INIT_FN)``).
+WORKER_INIT_FN = 'signal_safe_worker_init_fn'
+
+
+def worker_init_fn(worker_id: int, num_workers: Optional[int] = None,
+                   rank: Optional[int] = None, seed: Optional[int] = None,
                    disable_subprocess_warning: bool = False) -> None:
-    """mmengine's worker seeding, then leave SIGINT/SIGTERM to the main
-    process (module level, so it pickles for the spawn start method)."""
+    """Seed a data-loader worker as mmengine does, then leave SIGINT and
+    SIGTERM to the main process (module level, so it pickles for the spawn
+    start method).
+
+    mmengine's ``Runner.build_dataloader`` calls a config's
+    ``worker_init_fn`` with the config's own keys only (its seed, rank and
+    worker count go only to its default function), so what the config
+    leaves out is found in the worker:
+
+    - ``num_workers``: the DataLoader's (``get_worker_info()``);
+    - ``rank``: the process group's rank (inherited by a forked worker),
+      else ``$RANK``, else 0;
+    - ``seed``: the DataLoader's base seed for this pass over the data,
+      which it draws from the main process's torch generator (seeded by the
+      Runner's ``randomness.seed``), so runs with the same seed and config
+      draw the same augmentations, and each pass of a non-persistent
+      loader new ones.
+
+    mmengine's own ``worker_init_fn`` then seeds ``random``, numpy and
+    torch with ``num_workers * rank + worker_id + seed``. With ``seed`` in
+    the config (``worker_init_fn=dict(type=..., seed=42)``) the seeds are
+    exactly those mmengine's default gives with ``randomness.seed=42``;
+    ``tools/train.py`` fills it in from the run's seed
+    (:func:`custom_modules.tools.train.seed_workers_as_mmengine`).
+    """
+    import torch
     from mmengine.dataset import worker_init_fn as seed_worker
+    info = torch.utils.data.get_worker_info()
+    if num_workers is None:
+        num_workers = info.num_workers if info is not None else 1
+    if rank is None:
+        rank = _process_rank()
+    if seed is None:  # below 2**31 like mmengine's seeds (numpy: < 2**32)
+        base = info.seed - worker_id if info is not None else \
+            torch.initial_seed()
+        seed = base % 2**31
     seed_worker(worker_id, num_workers, rank, seed,
                 disable_subprocess_warning)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -161,7 +190,12 @@ def worker_init_fn(worker_id: int, num_workers: int, rank: int, seed: int,
         _sigterm_from_parent_only()
 
 
-def install_worker_init() -> None:
-    from mmengine.runner import runner
-    runner.default_worker_init_fn = worker_init_fn
-
+def _process_rank() -> int:
+    """This process's rank: the process group's, else ``$RANK``, else 0."""
+    from mmengine.dist import get_rank, is_distributed
+    if is_distributed():
+        return get_rank()
+    try:
+        return int(os.environ.get('RANK', 0))
+    except ValueError:
+        return 0

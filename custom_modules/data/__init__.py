@@ -7,7 +7,8 @@ The command-line front ends are ``tools/prepare_data.py``,
 ``tools/coco_convert.py``, ``tools/check_dataset.py`` and
 ``tools/class_weights.py``; see ``docs/data.md``.
 
-Modules: :mod:`.masks` (mask/photo IO, class values), :mod:`.layout`
+Modules: :mod:`.class_schema` (class names, mask values, colours),
+:mod:`.masks` (mask/photo IO, class values), :mod:`.layout`
 (dataset folders, pairing, output safety), :mod:`.splits`,
 :mod:`.progress`, :mod:`.download`,
 :mod:`.course`, :mod:`.coco_crops`, :mod:`.oxford`, :mod:`.labelme`,

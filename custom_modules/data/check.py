@@ -27,8 +27,8 @@ import cv2
 import numpy as np
 
 from ..common.errors import DataError
+from .class_schema import CLASSES, VALID_VALUES
 from .layout import DEFAULT_LABELS_DIR, list_pairs
-from .masks import CLASSES, VALID_VALUES
 from .pairs import inspect_pair
 from .progress import track
 

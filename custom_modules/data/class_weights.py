@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from ..common.errors import DataError
+from .class_schema import CLASSES, IGNORE_INDEX
 from .layout import DEFAULT_LABELS_DIR, IMG_DIR, list_pairs
-from .masks import CLASSES, IGNORE_INDEX, MASK_SUFFIX, read_mask
+from .masks import MASK_SUFFIX, read_mask
 from .progress import track
 
 METHODS = ('median', 'inverse')

@@ -25,9 +25,10 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from ..common.errors import DataError
+from .class_schema import CLASSES, IGNORE_INDEX, OBJECT_CLASSES
 from .layout import read_json, refuse_existing_files
-from .masks import (CLASSES, IGNORE_INDEX, IMAGE_SUFFIX, MASK_SUFFIX,
-                    OBJECT_CLASSES, class_value, read_mask, write_mask)
+from .masks import (IMAGE_SUFFIX, MASK_SUFFIX, class_value, read_mask,
+                    write_mask)
 from .progress import track
 
 CATEGORIES = [{'id': v, 'name': k, 'supercategory': 'animal'}

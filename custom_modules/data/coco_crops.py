@@ -25,9 +25,10 @@ import numpy as np
 
 from .coco import annotation_to_binary, load_coco
 from ..common.errors import DataError
+from .class_schema import OBJECT_CLASSES
 from .layout import DEFAULT_LABELS_DIR, IMG_DIR, image_path, mask_path, \
     prepare_output
-from .masks import OBJECT_CLASSES, read_image, write_image, write_mask
+from .masks import read_image, write_image, write_mask
 from .progress import track
 from .splits import split_items
 

@@ -3,7 +3,8 @@
 Conventions (the layout the configs read):
 
 * A **mask** is a single-channel ``uint8`` array of shape ``(H, W)`` stored
-  as PNG; values are class indices (:data:`CLASSES`) or :data:`IGNORE_INDEX`.
+  as PNG; values are class indices (:data:`.class_schema.CLASSES`) or
+  :data:`.class_schema.IGNORE_INDEX`.
 * An **image** is a ``uint8`` BGR array of shape ``(H, W, 3)`` (OpenCV
   order) stored as JPEG. Grayscale, CMYK and PNG-coded inputs are converted
   to 3-channel BGR on reading, so writing them gives an RGB JPEG.
@@ -20,17 +21,8 @@ import cv2
 import numpy as np
 
 from ..common.errors import DataError
+from .class_schema import IGNORE_INDEX, OBJECT_CLASSES
 
-#: Class names by index; index = pixel value in a mask.
-CLASSES: tuple[str, ...] = ('background', 'cat', 'dog')
-#: RGB colour per class (overlays, the visualizer, the dataset's metainfo).
-PALETTE: list[list[int]] = [[0, 0, 0], [230, 120, 30], [40, 140, 230]]
-#: Pixel value for "not labelled, ignored by loss and metrics".
-IGNORE_INDEX = 255
-#: All pixel values a valid mask may contain.
-VALID_VALUES: tuple[int, ...] = tuple(range(len(CLASSES))) + (IGNORE_INDEX,)
-#: Class name -> value for object classes (what annotation tools call them).
-OBJECT_CLASSES: dict[str, int] = {'cat': 1, 'dog': 2}
 IMAGE_SUFFIX = '.jpg'
 MASK_SUFFIX = '.png'
 JPEG_QUALITY = 95

@@ -33,10 +33,10 @@ import numpy as np
 
 from .download import download
 from ..common.errors import DataError
+from .class_schema import IGNORE_INDEX
 from .layout import DEFAULT_LABELS_DIR, IMG_DIR, image_path, mask_path, \
     prepare_output
-from .masks import IGNORE_INDEX, decode_image, decode_mask, write_image, \
-    write_mask
+from .masks import decode_image, decode_mask, write_image, write_mask
 from .progress import track
 from .splits import split_items
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from .check import CheckResult, Thresholds
+from .class_schema import CLASSES
 from .layout import refuse_existing_files
-from .masks import CLASSES
 
 
 def _figure(width: float, height: float):

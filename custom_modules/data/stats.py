@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .check import MaskRecord
-from .masks import CLASSES, IGNORE_INDEX
+from .class_schema import CLASSES, IGNORE_INDEX
 
 PERCENTILES = (0, 5, 25, 50, 75, 95, 100)
 

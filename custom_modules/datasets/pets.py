@@ -9,8 +9,8 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from ..common.errors import DataError
-from ..data.masks import CLASSES as PETS_CLASSES
-from ..data.masks import PALETTE as PETS_PALETTE
+from ..data.class_schema import CLASSES as PETS_CLASSES
+from ..data.class_schema import PALETTE as PETS_PALETTE
 from ..data.layout import files_by_stem, pair_folders
 from .file_checks import PairVerdict, pair_verdicts
 

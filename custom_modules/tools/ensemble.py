@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 
 from ..models.flip_tta import FlipTTA
+from ..models.voting_encoder_decoder import class_axis_innermost
 
 
 def model_probs(model: nn.Module, inputs: torch.Tensor,
@@ -50,10 +51,11 @@ def to_predictions(segmentor: nn.Module, probs: torch.Tensor,
     """Probabilities -> data samples with ``pred_sem_seg`` at original size.
 
     The log of the probabilities goes through the segmentor's own
-    ``postprocess_result`` (padding removed, resized, argmax), as
-    :class:`FlipTTA` does, so a softmax of ``seg_logits`` gives ``probs``
-    back. ``data_samples`` are filled in place and returned.
+    ``postprocess_result`` (padding removed, resized, argmax; class axis
+    innermost for a fast CPU argmax), as :class:`FlipTTA` does, so a
+    softmax of ``seg_logits`` gives ``probs`` back. ``data_samples`` are
+    filled in place and returned.
     """
     segmentor = getattr(segmentor, 'module', segmentor)
-    return segmentor.postprocess_result(probs.clamp_min(1e-12).log(),
-                                        data_samples)
+    return segmentor.postprocess_result(  # a fast CPU argmax
+        class_axis_innermost(probs.clamp_min(1e-12).log()), data_samples)

@@ -45,11 +45,23 @@ def no_pretrained_download(cfg: Config) -> None:
         cfg.model.backbone.init_cfg = None
 
 
-def wrap_tta(cfg: Config) -> None:
-    """Wrap ``cfg.model`` in the config's ``tta_model`` (FlipTTA)."""
+def wrap_tta(cfg: Config, mode: str = 'flip') -> None:
+    """Wrap ``cfg.model`` in the config's ``tta_model`` (FlipTTA).
+
+    ``mode``: ``'flip'`` (image and mirror) or ``'ms'`` (image and mirror
+    at the ``tta_model``'s ``scales``, by default
+    :data:`~custom_modules.models.flip_tta.MULTI_SCALES`).
+    """
+    from ..models.flip_tta import MULTI_SCALES
+    if mode not in ('flip', 'ms'):
+        raise ValueError(f"TTA mode {mode!r}: 'flip' or 'ms'")
     tta = dict(cfg.get('tta_model') or dict(type='FlipTTA'))
     if tta.get('type') == 'SegTTAModel':  # mmseg's multi-pipeline TTA
         tta = dict(type='FlipTTA')
+    if mode == 'flip':
+        tta['scales'] = (1.0,)
+    else:
+        tta.setdefault('scales', MULTI_SCALES)
     tta['module'] = cfg.model
     cfg.model = tta
 
@@ -158,7 +170,7 @@ def load_model(cfg: Config, checkpoint: str, tta: bool = False,
     """Build ``cfg.model``, load ``checkpoint`` strictly, eval mode.
 
     Args:
-        tta: wrap in the config's flip TTA model.
+        tta: ``'flip'`` or ``'ms'`` (:func:`wrap_tta`), True for flip.
         device: default: CUDA when available, else CPU.
         channels_last: convolution weights in that memory format.
     """
@@ -167,7 +179,7 @@ def load_model(cfg: Config, checkpoint: str, tta: bool = False,
     from mmseg.registry import MODELS
     no_pretrained_download(cfg)
     if tta:
-        wrap_tta(cfg)
+        wrap_tta(cfg, tta if isinstance(tta, str) else 'flip')
     model = MODELS.build(cfg.model)
     load_weights(model, checkpoint)
     model.cfg = cfg

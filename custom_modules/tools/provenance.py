@@ -72,7 +72,7 @@ def test_provenance(*, checkpoint_path: str, checkpoint: dict, config: str,
         config: the config file given to ``tools/test.py``.
         work_dir: the test's work dir (where the results go).
         precision: how the model inferred, in words.
-        tta: flip TTA on.
+        tta: the TTA mode (``'flip'``, ``'ms'``), or False.
         dataset: the test dataset's config (``data_root``, ``split``,
             ``labels``).
     """
@@ -90,7 +90,7 @@ def test_provenance(*, checkpoint_path: str, checkpoint: dict, config: str,
         config=osp.abspath(config),
         work_dir=osp.abspath(work_dir),
         precision=precision,
-        tta=bool(tta),
+        tta=tta if isinstance(tta, str) else bool(tta),
         data_root=osp.abspath(str(dataset.get('data_root', ''))),
         split=dataset.get('split'),
         labels=dataset.get('labels'),

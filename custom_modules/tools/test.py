@@ -23,8 +23,9 @@ from ..common.errors import UserError
 from .inference import no_pretrained_download, wrap_tta  # noqa: F401
 from .inference import runner_inference_precision
 from .provenance import default_test_work_dir, test_provenance
-from .safety import (check_output_dir, check_test_checkpoint,
-                     check_work_dir, preflight_test)
+from .distributed import configure_distributed
+from .preflight import (check_output_dir, check_test_checkpoint,
+                        check_work_dir, preflight_test)
 from .train import fresh_visualizer
 
 
@@ -52,10 +53,11 @@ def prepare_config(args: argparse.Namespace) -> Config:
     no_pretrained_download(cfg)  # loaded strictly by load_weights
     cfg.load_from, cfg.resume = None, False  # nothing for the Runner to load
     if args.tta:
-        wrap_tta(cfg)
+        wrap_tta(cfg, args.tta)
     runner_inference_precision(cfg)  # channels_last, bfloat16 as trained
     # (the header's precision line says which)
-    suffix = '_tta' if args.tta else ''
+    configure_distributed(cfg, args.launcher)  # torchrun on CPU: gloo
+    suffix = {None: '', 'flip': '_tta', 'ms': '_tta_ms'}[args.tta]
     # the base runtime declares it; a config without it gets it here
     hooks = dict(cfg.get('default_hooks') or {})
     outputs = dict(hooks.get('test_outputs') or dict(type='TestOutputsHook'))

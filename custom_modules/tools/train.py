@@ -23,9 +23,9 @@ from .console import build_runner, log_header
 from ..common.errors import UserError
 from .lock import lock_work_dir
 from .schedule import check_schedule
-from .safety import (check_pretrained, check_start_checkpoint,
-                     configure_distributed, preflight, resume_checkpoint,
-                     run_training)
+from .distributed import configure_distributed
+from .preflight import check_pretrained, preflight
+from .resume import check_start_checkpoint, resume_checkpoint, run_training
 
 
 build_parser = train_parser
@@ -33,6 +33,25 @@ build_parser = train_parser
 
 def default_work_dir(config: str) -> str:
     return osp.join('work_dirs', osp.splitext(osp.basename(config))[0])
+
+
+def seed_workers_as_mmengine(cfg) -> None:
+    """Give each dataloader's signal-safe ``worker_init_fn`` the run's seed.
+
+    mmengine passes ``randomness.seed`` to its default ``worker_init_fn``
+    only; with it in the config, the project's function seeds each worker
+    exactly as mmengine's default would (same augmentations as a run
+    without it). A seed the config sets itself is kept.
+    """
+    from ..compat.robustness import WORKER_INIT_FN
+    seed = (cfg.get('randomness') or {}).get('seed')
+    if seed is None:
+        return
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        init = loader.get('worker_init_fn') if loader else None
+        if isinstance(init, dict) and init.get('type') == WORKER_INIT_FN:
+            init.setdefault('seed', seed)
 
 
 def build_config(config: str, *, work_dir: Optional[str] = None,
@@ -69,6 +88,7 @@ def build_config(config: str, *, work_dir: Optional[str] = None,
     if deterministic:
         randomness['deterministic'] = True
     cfg.randomness = randomness
+    seed_workers_as_mmengine(cfg)
     if amp:
         if not torch.cuda.is_available():
             raise UserError('--amp needs a CUDA GPU; on CPU train in fp32 '
@@ -281,3 +301,4 @@ def report_overfit(runner) -> Optional[dict]:
 if __name__ == '__main__':  # python -m custom_modules.tools.train (k-fold)
     from ..common.errors import run_cli
     run_cli(main)
+

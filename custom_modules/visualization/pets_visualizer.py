@@ -11,7 +11,7 @@ from mmseg.registry import VISUALIZERS
 from mmseg.structures import SegDataSample
 from mmseg.visualization import SegLocalVisualizer
 
-from ..data.masks import CLASSES as PETS_CLASSES
+from ..data.class_schema import CLASSES as PETS_CLASSES
 from ..common.overlay import comparison_picture
 
 

@@ -75,3 +75,17 @@ def test_jpeg_components_and_copy_as_rgb_jpeg(tmp_path):
     assert (tmp_path / 'out' / 'rgb.jpg').read_bytes() == rgb.read_bytes()
     with pytest.raises(DataError, match='nope.jpg: cannot read'):
         copy_as_rgb_jpeg(tmp_path / 'nope.jpg', tmp_path / 'x.jpg')
+
+
+def test_the_class_schema_is_one_module_that_masks_reads():
+    """Class names, mask values and colours live in ``class_schema`` only;
+    ``masks`` maps labels with them and keeps no copy."""
+    from custom_modules.data import class_schema, masks
+    assert class_schema.CLASSES == ('background', 'cat', 'dog')
+    assert len(class_schema.PALETTE) == len(class_schema.CLASSES)
+    assert class_schema.VALID_VALUES == (0, 1, 2, class_schema.IGNORE_INDEX)
+    assert all(class_schema.CLASSES[v] == name
+               for name, v in class_schema.OBJECT_CLASSES.items())
+    assert not hasattr(masks, 'CLASSES') and not hasattr(masks, 'PALETTE')
+    assert masks.OBJECT_CLASSES is class_schema.OBJECT_CLASSES
+    assert class_value('ignore', 'f') == class_schema.IGNORE_INDEX

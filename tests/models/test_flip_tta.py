@@ -77,3 +77,59 @@ def test_test_step_runs_preprocessing_and_rejects_training():
     assert out[0].pred_sem_seg.data.shape == (1, SIZE, SIZE)
     with pytest.raises(ValueError, match='inference only'):
         tta(torch.zeros(1, 3, SIZE, SIZE), mode='loss')
+
+
+def test_multi_scale_averages_the_flip_probabilities_of_each_scale():
+    """scales=(1.0, 2.0): the mean of the flip average at the input size
+    and at twice it (resized back by the head to the input's size)."""
+    import torch.nn.functional as F
+    seg = _segmentor()
+    x = torch.randn(1, 3, SIZE, SIZE)
+    metas = [s.metainfo for s in _samples(1)]
+    with torch.no_grad():
+        one = FlipTTA(module=seg).eval().flip_probs(x, metas)
+        big = F.interpolate(x, size=(2 * SIZE, 2 * SIZE), mode='bilinear',
+                            align_corners=False)
+        at_two = FlipTTA(module=seg).eval().flip_probs(big, metas)
+        both = FlipTTA(module=seg, scales=(1.0, 2.0)).eval().flip_probs(
+            x, metas)
+    assert both.shape == one.shape == at_two.shape == (1, 3, SIZE, SIZE)
+    torch.testing.assert_close(both, (one + at_two) / 2)
+    assert not torch.allclose(both, one)  # the second scale really counted
+
+
+def test_scaled_sides_are_multiples_of_32():
+    from custom_modules.models.flip_tta import scaled
+    x = torch.zeros(1, 3, 256, 200)
+    assert scaled(x, 1.0) is x
+    assert scaled(x, 1.25).shape[-2:] == (320, 256)  # 250 -> 256
+    assert scaled(x, 0.75).shape[-2:] == (192, 160)  # 150 -> 160
+    assert scaled(torch.zeros(1, 3, 32, 32), 0.1).shape[-2:] == (32, 32)
+
+
+def test_scales_must_be_positive():
+    with pytest.raises(ValueError, match='positive'):
+        FlipTTA(module=_segmentor(), scales=(1.0, 0.0))
+    with pytest.raises(ValueError, match='positive'):
+        FlipTTA(module=_segmentor(), scales=())
+
+
+@pytest.mark.parametrize('mode, scales', [('flip', (1.0,)),
+                                          ('ms', (0.75, 1.0, 1.25, 1.5))])
+def test_wrap_tta_modes(mode, scales):
+    from mmengine.config import Config
+    from custom_modules.tools.inference import wrap_tta
+    cfg = Config(dict(model=dict(type='EncoderDecoder'),
+                      tta_model=dict(type='FlipTTA')))
+    wrap_tta(cfg, mode)
+    assert cfg.model.type == 'FlipTTA'
+    assert tuple(cfg.model.scales) == scales
+    assert cfg.model.module.type == 'EncoderDecoder'
+    # a config's own scales are the ms set; flip stays one scale
+    cfg = Config(dict(model=dict(type='EncoderDecoder'),
+                      tta_model=dict(type='FlipTTA', scales=(1.0, 2.0))))
+    wrap_tta(cfg, mode)
+    assert tuple(cfg.model.scales) == ((1.0,) if mode == 'flip'
+                                       else (1.0, 2.0))
+    with pytest.raises(ValueError, match="'flip' or 'ms'"):
+        wrap_tta(Config(dict(model=dict(type='EncoderDecoder'))), 'zoom')

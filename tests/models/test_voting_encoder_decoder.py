@@ -127,3 +127,120 @@ def test_real_masks_never_hold_cat_and_dog(real_pets_root):
             if {1, 2} <= set(values.tolist()):
                 both.append(path.name)
     assert both == []
+
+
+# --- class ids from class-innermost logits (a fast CPU argmax) --------------
+
+
+def _plain_segmentor():
+    """mmseg's own EncoderDecoder (its postprocess_result as shipped)."""
+    torch.manual_seed(0)
+    return MODELS.build(ConfigDict(
+        type='EncoderDecoder',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
+                               std=[1, 1, 1], size=(SIZE, SIZE)),
+        backbone=dict(type='ResNet', depth=18, base_channels=8,
+                      stem_channels=8, init_cfg=None),
+        decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
+                         decoder_channels=(16, 16, 8), num_classes=3,
+                         loss_decode=dict(type='CEDiceLoss')),
+        test_cfg=dict(mode='whole'))).eval()
+
+
+def _samples_of(shapes, padding):
+    samples = []
+    for shape in shapes:
+        sample = SegDataSample()
+        sample.set_metainfo(dict(ori_shape=shape, img_shape=(SIZE, SIZE),
+                                 padding_size=padding))
+        samples.append(sample)
+    return samples
+
+
+def _tied_logits():
+    """(2, 3, SIZE, SIZE) small integers: many ties between classes; one
+    NaN (which argmax counts as the largest)."""
+    logits = torch.randint(0, 3, (2, 3, SIZE, SIZE),
+                           generator=torch.Generator().manual_seed(0)).float()
+    logits[0, 1, 2, 3] = float('nan')
+    return logits
+
+
+CASES = [(((SIZE, SIZE), (SIZE, SIZE)), [0, 0, 0, 0]),   # as they are
+         (((40, 36), (20, 22)), [0, 2, 1, 0])]           # cropped, resized
+
+
+def _assert_same_ids_class_innermost(mine, theirs):
+    for a, b in zip(mine, theirs):
+        assert torch.equal(a.pred_sem_seg.data, b.pred_sem_seg.data)
+        assert torch.allclose(a.seg_logits.data, b.seg_logits.data,
+                              equal_nan=True)
+        assert a.seg_logits.data.stride()[0] == 1  # class axis innermost
+        assert b.seg_logits.data.stride()[0] != 1  # mmseg's: outermost
+
+
+@pytest.mark.parametrize('shapes,padding', CASES)
+def test_postprocess_gives_mmsegs_ids_from_class_innermost_logits(
+        shapes, padding):
+    """VotingEncoderDecoder (no vote): the ids and logits of mmseg's own
+    postprocess_result (ties, NaN, padding removed, resized), its CPU
+    logits handed over with the class axis innermost."""
+    from mmseg.models.segmentors.base import BaseSegmentor
+    ours, plain = _segmentor(None), _plain_segmentor()
+    assert type(plain).postprocess_result is BaseSegmentor.postprocess_result
+    logits = _tied_logits()
+    mine = ours.postprocess_result(logits.clone(), _samples_of(shapes,
+                                                               padding))
+    theirs = plain.postprocess_result(logits.clone(),
+                                      _samples_of(shapes, padding))
+    _assert_same_ids_class_innermost(mine, theirs)
+    if shapes[0] == (SIZE, SIZE):
+        assert mine[0].pred_sem_seg.data[0, 2, 3] == 1  # NaN: the largest
+
+
+def test_the_vote_also_gets_class_innermost_logits():
+    voting = _segmentor(dict(mode='image'))
+    out = voting.postprocess_result(_mixed_logits(), [_sample()])
+    assert out[0].seg_logits.data.stride()[0] == 1
+    assert (out[0].pred_sem_seg.data[0, 4:28] == 2).all()
+
+
+@pytest.mark.parametrize('shapes,padding', CASES)
+def test_flip_tta_hands_a_plain_segmentor_class_innermost_logits(
+        shapes, padding, monkeypatch):
+    """FlipTTA around mmseg's own EncoderDecoder: the ids mmseg's
+    postprocess_result takes from the same log-probabilities."""
+    plain = _plain_segmentor()
+    logits = _tied_logits()
+    monkeypatch.setattr(plain, 'inference', lambda x, metas: logits[
+        :x.shape[0]])
+    tta = FlipTTA(plain).eval()
+    inputs = torch.zeros(2, 3, SIZE, SIZE)
+    with torch.no_grad():
+        mine = tta.predict(inputs, _samples_of(shapes, padding))
+        log_probs = tta.flip_probs(inputs, [{}] * 2).clamp_min(1e-12).log()
+    theirs = plain.postprocess_result(log_probs, _samples_of(shapes,
+                                                             padding))
+    _assert_same_ids_class_innermost(mine, theirs)
+
+
+def test_ensembles_hand_the_segmentor_class_innermost_logits():
+    from custom_modules.tools.ensemble import to_predictions
+    plain = _plain_segmentor()
+    probs = _tied_logits().nan_to_num(0.5).softmax(1)
+    shapes, padding = CASES[1]
+    mine = to_predictions(plain, probs, _samples_of(shapes, padding))
+    theirs = plain.postprocess_result(probs.clamp_min(1e-12).log(),
+                                      _samples_of(shapes, padding))
+    _assert_same_ids_class_innermost(mine, theirs)
+
+
+def test_class_axis_innermost_leaves_other_tensors_alone():
+    from custom_modules.models.voting_encoder_decoder import \
+        class_axis_innermost
+    nchw = torch.randn(2, 3, 4, 5)
+    moved = class_axis_innermost(nchw)
+    assert moved.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(moved, nchw)
+    flat = torch.randn(3, 4, 5)
+    assert class_axis_innermost(flat) is flat

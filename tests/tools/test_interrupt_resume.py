@@ -8,7 +8,7 @@ from helpers import (TINY_RESNET18_UNET, Tool, learning_rates,
                      train_iterations)
 
 from custom_modules.compat import load_checkpoint_file
-from custom_modules.tools.safety import complete
+from custom_modules.tools.resume import complete
 
 CONFIG = 'configs/pets/resnet18_unet.py'
 MAX_ITERS = 20

@@ -10,7 +10,7 @@ import pytest
 from helpers import TINY_RESNET18_UNET
 
 from custom_modules.common.errors import run_cli
-from custom_modules.tools import safety, train
+from custom_modules.tools import preflight, train
 from custom_modules.tools.config import load_config, set_data
 
 CONFIG = 'configs/pets/resnet18_unet.py'
@@ -90,7 +90,7 @@ def test_preflight_warns_once_about_all_ignore_masks(pets, tmp_path,
     cfg = load_config(CONFIG)
     set_data(cfg, str(pets))
     cfg.work_dir = str(tmp_path / 'work')
-    safety.preflight(cfg)
+    preflight.preflight(cfg)
     found = [str(w.message) for w in recwarn
              if 'no labelled pixel' in str(w.message)]
     assert found == [f'{pets}/labels/train: 1 of 8 masks have no labelled '

@@ -26,10 +26,15 @@ test_pipeline = [
     dict(type='FastPackSegInputs'),
 ]
 
+# worker_init_fn: each worker is seeded (mmengine's formula), then leaves
+# Ctrl-C and a job-wide SIGTERM to the main process, which saves a checkpoint
+# first (custom_modules.compat.robustness.worker_init_fn, registered in
+# mmengine's FUNCTIONS by custom_modules.plugins)
 train_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
+    worker_init_fn=dict(type='signal_safe_worker_init_fn'),
     sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(type=dataset_type, data_root=data_root, split='train',
                  labels=labels, pipeline=train_pipeline))
@@ -37,6 +42,7 @@ val_dataloader = dict(
     batch_size=4,
     num_workers=2,
     persistent_workers=True,
+    worker_init_fn=dict(type='signal_safe_worker_init_fn'),
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(type=dataset_type, data_root=data_root, split='val',
                  labels=labels, pipeline=test_pipeline))

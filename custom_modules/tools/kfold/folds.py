@@ -309,7 +309,7 @@ class Job:
 
     def resume_from(self) -> Optional[str]:
         """The complete checkpoint ``--resume`` would continue from."""
-        from ..safety import resume_checkpoint
+        from ..resume import resume_checkpoint
         return resume_checkpoint(self.work_dir)
 
     def mismatch_reason(self) -> str:

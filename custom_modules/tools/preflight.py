@@ -1,33 +1,21 @@
-"""Checks ``tools/train.py`` runs before and around the Runner.
+"""Checks before the Runner of ``tools/train.py`` and ``tools/test.py``.
 
-- :func:`preflight`: build the datasets once before the Runner (which
-  creates the work dir, the log and the ClearML task), so bad data is one
-  line and nothing else;
-- :func:`resume_checkpoint`: what ``--resume`` continues from: the file
-  ``last_checkpoint`` names, or the newest complete ``iter_*.pth`` when that
-  is missing or incomplete;
-- :func:`check_start_checkpoint`: the ``--resume``/``load_from`` checkpoint
-  must fit the model (mmengine's own loader is not strict);
-- :func:`configure_distributed`: SyncBN only where it can run.
+The Runner creates the work dir, the log and the ClearML task: bad data, a
+work dir that cannot be written, or weights that do not fit are found first,
+as one line, with nothing left behind.
 """
 from __future__ import annotations
 
 import copy
-import errno
-import glob
 import os.path as osp
-import sys
 import tempfile
 from typing import Optional
 
 from .. import plugins  # noqa: F401  (the patched, registered stack first)
-import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from ..compat import checkpoint_damage
-from ..hooks.run_guards import close_stopped_run
-from ..common.weights import check_weights, file_iteration
+from ..common.weights import check_weights
 from ..common.errors import UserError
 
 
@@ -189,129 +177,3 @@ def check_pretrained(cfg: Config, pretrained: Optional[str]) -> None:
         f'{pretrained}: --pretrained loads none of the {fit["expected"]} '
         f'{name} encoder tensors ({fit["found"]} tensors in the file, none '
         f'with an encoder name and shape, e.g. {fit["file_example"]}); {fix}')
-
-
-def complete(path: str) -> bool:
-    """True when ``path`` is a whole checkpoint file.
-
-    ``torch.save`` writes a zip archive whose directory is at the end, so a
-    truncated file has none (:func:`custom_modules.compat.checkpoint_damage`
-    also refuses empty files and files that are not checkpoints).
-    """
-    return osp.isfile(path) and checkpoint_damage(path) is None
-
-
-def resume_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``--resume`` continues from, or None.
-
-    Only files in ``work_dir`` are candidates: the one ``last_checkpoint``
-    names (by its file name, so a copied or moved work dir uses its own
-    copy, never the original run's file); when that is missing or
-    incomplete, the newest complete ``iter_*.pth`` (with a warning).
-    """
-    pointer = osp.join(work_dir, 'last_checkpoint')
-    named = None
-    if osp.isfile(pointer):
-        with open(pointer) as f:
-            named = f.read().strip() or None
-    if named and complete(osp.join(work_dir, osp.basename(named))):
-        return osp.join(work_dir, osp.basename(named))
-    found = sorted(glob.glob(osp.join(work_dir, 'iter_*.pth')),
-                   key=lambda p: file_iteration(p) or -1,
-                   reverse=True)
-    for path in found:
-        if complete(path):
-            if named:
-                print_log(f'--resume: {osp.basename(named)} (named in '
-                          f'{pointer}) is missing or incomplete in '
-                          f'{work_dir}; resuming from {path}',
-                          logger='current', level=30)
-            return path
-    return None
-
-
-def check_start_checkpoint(runner) -> None:
-    """Refuse a ``--resume``/``load_from`` checkpoint that does not fit.
-
-    Raises :class:`.checkpoints.CheckpointMismatchError` naming the tensors
-    and shapes, or :class:`custom_modules.compat.UnsafeCheckpointError`.
-    """
-    path = runner.cfg.get('load_from')
-    if path:
-        check_weights(runner.model, path)
-
-
-class DiskFullError(UserError):
-    """The disk filled up while the run was writing (a checkpoint)."""
-
-
-#: ``errno`` values of a full disk or an exhausted quota.
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
-
-
-def run_training(runner) -> None:
-    """``runner.train()``; a full disk while saving becomes one line.
-
-    The checkpoint being written when the disk filled up is not on disk
-    (:func:`custom_modules.compat.robustness.atomic_write` removes its temporary
-    file) and the earlier ones are untouched; the error names the
-    checkpoint ``--resume`` would continue from (:func:`resume_checkpoint`).
-
-    Raises:
-        DiskFullError: on ``ENOSPC``/``EDQUOT`` from a write.
-    """
-    try:
-        runner.train()
-    except OSError as err:
-        if err.errno not in DISK_FULL:
-            raise
-        kept = close_stopped_run(runner, resume_checkpoint(runner.work_dir))
-        raise DiskFullError(
-            f'{err.filename or runner.work_dir}: no space left on device '
-            f'while writing it (nothing of it was kept); {kept}; free some '
-            'space and run the same command with --resume') from err
-
-
-def _replace_norm(node, old: str, new: str) -> int:
-    count = 0
-    if isinstance(node, dict):
-        norm = node.get('norm_cfg')
-        if isinstance(norm, dict) and norm.get('type') == old:
-            norm['type'] = new
-            count += 1
-        for value in node.values():
-            count += _replace_norm(value, old, new)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            count += _replace_norm(value, old, new)
-    return count
-
-
-def configure_distributed(cfg: Config, launcher: str) -> None:
-    """SyncBN only where it runs: PyTorch's SyncBN needs CUDA tensors.
-
-    Distributed on CPU (see :mod:`custom_modules.compat`): the config's
-    ``nccl`` backend becomes ``gloo`` (so the run's log says what it uses),
-    ``--sync-bn`` is refused and a config's ``SyncBN`` layers become plain
-    ``BN`` (per-process statistics) with a warning. In one process
-    (``launcher='none'``) ``--sync-bn`` has nothing to synchronise: a
-    warning says so instead of ignoring it silently.
-    """
-    if launcher == 'none' and cfg.get('sync_bn'):
-        # print: no Runner (and so no logger of this run) exists yet
-        print('warning: --sync-bn has no effect in one process; start one '
-              'process per GPU with torchrun ... --launcher pytorch',
-              file=sys.stderr)
-    if launcher == 'none' or torch.cuda.is_available():
-        return
-    dist_cfg = (cfg.get('env_cfg') or {}).get('dist_cfg') or {}
-    if dist_cfg.get('backend') == 'nccl':
-        dist_cfg['backend'] = 'gloo'
-        print_log('no CUDA: distributed training uses the gloo backend '
-                  'instead of nccl', logger='current', level=30)
-    if cfg.get('sync_bn'):
-        raise UserError('--sync-bn needs CUDA GPUs (SyncBN has no CPU '
-                        'implementation); drop it for CPU processes')
-    if _replace_norm(cfg.get('model'), 'SyncBN', 'BN'):
-        print_log('no CUDA: the model\'s SyncBN layers use per-process BN '
-                  'statistics', logger='current', level=30)

@@ -1,11 +1,11 @@
-"""What --resume continues from; SyncBN on CPU processes."""
+"""What --resume continues from (tools/resume.py); SyncBN on CPU processes (tools/distributed.py)."""
 import pytest
 import torch
 from mmengine.config import Config
 
 from custom_modules.common.errors import UserError
-from custom_modules.tools.safety import (complete, configure_distributed,
-                                            resume_checkpoint)
+from custom_modules.tools.distributed import configure_distributed
+from custom_modules.tools.resume import complete, resume_checkpoint
 
 
 def _save(path, n=10):
@@ -55,7 +55,11 @@ def test_sync_bn_in_one_process_is_not_ignored_silently(capsys):
     assert capsys.readouterr().err == ''
 
 
-def test_cpu_processes_get_bn_instead_of_syncbn():
+def test_cpu_processes_get_bn_instead_of_syncbn(monkeypatch):
+    from custom_modules.tools import distributed
+    started = []  # no torchrun here: record the process group's start
+    monkeypatch.setattr(distributed, 'start_cpu_process_group',
+                        lambda launcher, dist_cfg: started.append(launcher))
     cfg = Config(dict(model=dict(
         backbone=dict(norm_cfg=dict(type='SyncBN', requires_grad=True)),
         decode_head=dict(norm_cfg=dict(type='SyncBN')))))
@@ -64,6 +68,7 @@ def test_cpu_processes_get_bn_instead_of_syncbn():
     configure_distributed(cfg, 'pytorch')
     assert cfg.model.backbone.norm_cfg.type == 'BN'
     assert cfg.model.decode_head.norm_cfg.type == 'BN'
+    assert started == ['pytorch']
     cfg.sync_bn = 'torch'
     with pytest.raises(UserError, match='--sync-bn needs CUDA'):
         configure_distributed(cfg, 'pytorch')

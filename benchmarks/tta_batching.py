@@ -1,10 +1,13 @@
-"""Flip TTA's forward passes on the CPU: one batch of 2N (image and mirror
-together) against two batches of N, and a plain batch of N, in the
-precision ``tools/test.py`` uses; ms per call (median of ``--rounds``,
-taken in turns), as JSON.
+"""The cost of test-time augmentation on the CPU, in the precision
+``tools/test.py`` uses: a plain batch of N; flip TTA's forward passes as one
+batch of 2N (image and mirror together) and as two batches of N; and the
+whole of ``--tta`` (flip) and ``--tta ms`` (multi-scale + flip), softmax and
+averaging included. ms per call (median of ``--rounds``, taken in turns, so
+other work on the machine slows each alike) and each as a multiple of the
+plain batch, as JSON.
 
     python benchmarks/tta_batching.py configs/pets/cpu_pretrained.py \
-        [--batch 4]
+        [--batch 4] [--size 320]
 """
 import argparse
 import json
@@ -22,7 +25,8 @@ def main(argv) -> int:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config')
     p.add_argument('--batch', type=int, default=4, help='N (val batch: 4)')
-    p.add_argument('--size', type=int, default=256)
+    p.add_argument('--size', type=int, default=256,
+                   help='side of the input (cpu_pretrained tests at 320)')
     p.add_argument('--rounds', type=int, default=6)
     args = p.parse_args(argv)
     import torch
@@ -30,6 +34,7 @@ def main(argv) -> int:
 
     from benchmarks.lib.throughput import machine_info, prepared_config
     from custom_modules.hooks.channels_last import uses_channels_last
+    from custom_modules.models.flip_tta import MULTI_SCALES, FlipTTA
     from custom_modules.tools.inference import (init_scope,
                                                 runner_inference_precision)
     cfg = prepared_config(args.config)
@@ -50,6 +55,9 @@ def main(argv) -> int:
             torch.cat([x, x.flip(-1)]), metas * 2),
         f'two batches of {n}': lambda: (model.inference(x, metas),
                                         model.inference(x.flip(-1), metas)),
+        '--tta (flip)': lambda: FlipTTA(model).flip_probs(x, metas),
+        '--tta ms (multi-scale + flip)': lambda: FlipTTA(
+            model, scales=MULTI_SCALES).flip_probs(x, metas),
     }
     times = {k: [] for k in calls}
     with torch.no_grad():

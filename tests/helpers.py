@@ -140,21 +140,54 @@ def learning_rates(log: str) -> dict:
     return {int(m.group(1)): float(m.group(2)) for m in _ITER.finditer(log)}
 
 
-def tiny_segmentor(size: int = 16, **head):
-    """An EncoderDecoder with an 8-channel ResNet-18 and a ResNetUNetHead
-    (3 classes, ``size``x``size`` input), seeded; ``head`` overrides the
-    decode head's arguments (e.g. ``loss_decode``)."""
-    import torch
-    from mmengine.config import ConfigDict
-    from mmseg.registry import MODELS
-    torch.manual_seed(0)
-    return MODELS.build(ConfigDict(
+def tiny_segmentor_cfg(size: int = 16, segmentor: dict | None = None,
+                       **head) -> dict:
+    """An EncoderDecoder config with an 8-channel ResNet-18 and a
+    ResNetUNetHead (3 classes, ``size``x``size`` input); ``segmentor``
+    overrides segmentor keys (``type``, ``fg_vote``), ``head`` the decode
+    head's arguments (e.g. ``loss_decode``, ``decoder_channels``)."""
+    cfg = dict(
         type='EncoderDecoder',
         data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
                                std=[1, 1, 1], size=(size, size)),
         backbone=dict(type='ResNet', depth=18, init_cfg=None,
                       base_channels=8, stem_channels=8),
         decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
-                         decoder_channels=(8, 8, 8, 8, 8), num_classes=3,
-                         **head),
-        test_cfg=dict(mode='whole')))
+                         num_classes=3,
+                         **{'decoder_channels': (8, 8, 8, 8, 8), **head}),
+        test_cfg=dict(mode='whole'))
+    return {**cfg, **(segmentor or {})}
+
+
+def tiny_segmentor(size: int = 16, segmentor: dict | None = None, **head):
+    """:func:`tiny_segmentor_cfg`, built with seed 0."""
+    import torch
+    from mmengine.config import ConfigDict
+    from mmseg.registry import MODELS
+    torch.manual_seed(0)
+    return MODELS.build(ConfigDict(tiny_segmentor_cfg(size, segmentor,
+                                                      **head)))
+
+
+def mmseg_style_config(root, work_dir, iters, *options):
+    """``configs/pets/resnet18_unet.py`` as mmseg's tools/train.py loads it,
+    shrunk: ``Config.fromfile``, mmengine's ``--cfg-options`` parser,
+    ``cfg.work_dir``; nothing of this project's command-line code. Offline:
+    no ClearML session, a visualizer of its own per call."""
+    import argparse
+    import uuid
+
+    from mmengine.config import Config, DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    data = [f'{split}_dataloader.dataset.data_root={root}'
+            for split in ('train', 'val', 'test')]
+    args = parser.parse_args(['--cfg-options', *TINY_RESNET18_UNET,
+                              *tiny_cfg_options(iters), *data,
+                              'model.backbone.init_cfg=None', *options])
+    cfg = Config.fromfile(str(REPO / 'configs' / 'pets' / 'resnet18_unet.py'))
+    cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = str(work_dir)
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex[:8]}'
+    return cfg

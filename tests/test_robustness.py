@@ -5,12 +5,11 @@ workers (the registered ``worker_init_fn`` of every dataloader config)."""
 import multiprocessing
 import os
 import signal
-import uuid
 
 import numpy as np
 import pytest
 import torch
-from helpers import SHIPPED_CONFIGS, TINY_RESNET18_UNET, tiny_cfg_options
+from helpers import SHIPPED_CONFIGS, mmseg_style_config
 from mmengine.config import Config
 
 import custom_modules.plugins  # noqa: F401  (registration)
@@ -79,34 +78,6 @@ def test_every_shipped_config_saves_checkpoints_atomically():
             ATOMIC_BACKEND_ARGS, config
 
 
-def plain_runner_config(root, work_dir, iters, *options) -> Config:
-    """``CONFIG`` as mmseg's tools/train.py loads it, shrunk (no project
-    command-line code)."""
-    from mmengine.config import DictAction
-    import argparse
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    data = [f'{split}_dataloader.dataset.data_root={root}'
-            for split in ('train', 'val', 'test')]
-    args = parser.parse_args(['--cfg-options', *TINY_RESNET18_UNET,
-                              *tiny_cfg_options(iters), *data,
-                              'model.backbone.init_cfg=None', *options])
-    cfg = Config.fromfile(CONFIG)
-    cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = str(work_dir)
-    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
-    cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex[:8]}'
-    return cfg
-
-
-@pytest.fixture
-def own_signal_handlers():
-    """Give SIGINT/SIGTERM back as they were: a run that ends in an error
-    never reaches InterruptHook's after_run."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for signum, handler in saved.items():
-        signal.signal(signum, handler)
 
 
 def test_a_runner_from_the_config_saves_through_the_atomic_backend(
@@ -120,7 +91,7 @@ def test_a_runner_from_the_config_saves_through_the_atomic_backend(
     work = tmp_path / 'run'
     work.mkdir()
     (work / 'iter_2.pth').write_bytes(b'the previous iter_2.pth')
-    cfg = plain_runner_config(tiny_pets, work, 2,
+    cfg = mmseg_style_config(tiny_pets, work, 2,
                               'default_hooks.checkpoint.interval=1',
                               'default_hooks.checkpoint.max_keep_ckpts=5')
     written, write = [], robustness._write_synced

@@ -7,6 +7,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from custom_modules.hooks.val_loss_loop import ValLossLoop
+from helpers import tiny_segmentor_cfg
 
 SIZE = 16
 LOSSES = [dict(type='CEDiceLoss'),
@@ -16,16 +17,7 @@ LOSSES = [dict(type='CEDiceLoss'),
 def runner_cfg(data_root, work_dir, loop, batch_size):
     """The tiny segmentor of ``helpers.tiny_segmentor`` validated on the
     tiny pets val split (4 images, 64x64 masks, 16x16 inputs)."""
-    model = dict(
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
-                               std=[1, 1, 1], size=(SIZE, SIZE)),
-        backbone=dict(type='ResNet', depth=18, init_cfg=None,
-                      base_channels=8, stem_channels=8),
-        decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
-                         decoder_channels=(8, 8, 8, 8, 8), num_classes=3,
-                         loss_decode=LOSSES),
-        test_cfg=dict(mode='whole'))
+    model = tiny_segmentor_cfg(SIZE, loss_decode=LOSSES)
     pipeline = [dict(type='LoadImageFromFile'),
                 dict(type='Resize', scale=(SIZE, SIZE), keep_ratio=True),
                 dict(type='LoadAnnotations'),

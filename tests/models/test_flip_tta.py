@@ -1,28 +1,19 @@
 """FlipTTA: averaged softmax of image and mirror, one batched forward."""
 import pytest
 import torch
-from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import custom_modules.plugins  # noqa: F401  (compat + registration)
 from custom_modules.models import FlipTTA
+from helpers import tiny_segmentor
 
 SIZE = 32
 
 
 def _segmentor():
-    torch.manual_seed(0)
-    return MODELS.build(ConfigDict(
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
-                               std=[1, 1, 1], size=(SIZE, SIZE)),
-        backbone=dict(type='ResNet', depth=18, init_cfg=None),
-        decode_head=dict(type='ResNetUNetHead', in_channels=(64, 128, 256, 512),
-                         decoder_channels=(16, 16, 8, 8, 8), num_classes=3,
-                         loss_decode=dict(type='CEDiceLoss')),
-        test_cfg=dict(mode='whole'))).eval()
+    return tiny_segmentor(SIZE, decoder_channels=(16, 16, 8, 8, 8),
+                          loss_decode=dict(type='CEDiceLoss')).eval()
 
 
 def _samples(n):

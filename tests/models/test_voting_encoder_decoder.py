@@ -3,12 +3,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.config import ConfigDict
 from mmengine.structures import PixelData
-from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import custom_modules.plugins  # noqa: F401  (compat + registration)
+from helpers import tiny_segmentor
 from custom_modules.models import FlipTTA, vote_foreground
 
 
@@ -64,17 +63,10 @@ SIZE = 32
 
 
 def _segmentor(fg_vote):
-    torch.manual_seed(0)
-    return MODELS.build(ConfigDict(
-        type='VotingEncoderDecoder', fg_vote=fg_vote,
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
-                               std=[1, 1, 1], size=(SIZE, SIZE)),
-        backbone=dict(type='ResNet', depth=18, base_channels=8,
-                      stem_channels=8, init_cfg=None),
-        decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
-                         decoder_channels=(16, 16, 8), num_classes=3,
-                         loss_decode=dict(type='CEDiceLoss')),
-        test_cfg=dict(mode='whole'))).eval()
+    return tiny_segmentor(
+        SIZE, dict(type='VotingEncoderDecoder', fg_vote=fg_vote),
+        decoder_channels=(16, 16, 8),
+        loss_decode=dict(type='CEDiceLoss')).eval()
 
 
 def _sample():
@@ -134,17 +126,8 @@ def test_real_masks_never_hold_cat_and_dog(real_pets_root):
 
 def _plain_segmentor():
     """mmseg's own EncoderDecoder (its postprocess_result as shipped)."""
-    torch.manual_seed(0)
-    return MODELS.build(ConfigDict(
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0, 0, 0],
-                               std=[1, 1, 1], size=(SIZE, SIZE)),
-        backbone=dict(type='ResNet', depth=18, base_channels=8,
-                      stem_channels=8, init_cfg=None),
-        decode_head=dict(type='ResNetUNetHead', in_channels=(8, 16, 32, 64),
-                         decoder_channels=(16, 16, 8), num_classes=3,
-                         loss_decode=dict(type='CEDiceLoss')),
-        test_cfg=dict(mode='whole'))).eval()
+    return tiny_segmentor(SIZE, decoder_channels=(16, 16, 8),
+                          loss_decode=dict(type='CEDiceLoss')).eval()
 
 
 def _samples_of(shapes, padding):

@@ -2,15 +2,12 @@
 (mmseg's ``tools/train.py``, ``mim train mmseg``) gets the NaN guard, the
 interrupt guard and early stopping as ``tools/train.py`` does, and a child
 config that sets ``custom_hooks`` keeps them."""
-import argparse
-import signal
-import uuid
 from pathlib import Path
 
 import pytest
 import torch
-from helpers import TINY_RESNET18_UNET, tiny_cfg_options
-from mmengine.config import Config, DictAction
+from helpers import TINY_RESNET18_UNET, mmseg_style_config
+from mmengine.config import Config
 
 from custom_modules.hooks.run_guards import NonFiniteLossError
 from custom_modules.tools import test as test_tool
@@ -27,34 +24,6 @@ PROJECT_HOOKS = {'train_metrics': 'TrainMetricsHook', 'curves': 'CurvesHook',
                  'test_outputs': 'TestOutputsHook'}
 
 
-def mmseg_style_config(root, work_dir, iters, *options) -> Config:
-    """``CONFIG`` as mmseg's tools/train.py loads it: ``Config.fromfile``,
-    mmengine's ``--cfg-options`` parser, ``cfg.work_dir``; nothing of this
-    project's command-line code."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    data = [f'{split}_dataloader.dataset.data_root={root}'
-            for split in ('train', 'val', 'test')]
-    args = parser.parse_args(['--cfg-options', *TINY_RESNET18_UNET,
-                              *tiny_cfg_options(iters), *data,
-                              'model.backbone.init_cfg=None', *options])
-    cfg = Config.fromfile(CONFIG)
-    cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = str(work_dir)
-    # offline: no ClearML session; a visualizer of its own per test
-    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
-    cfg.visualizer.name = f'visualizer_{uuid.uuid4().hex[:8]}'
-    return cfg
-
-
-@pytest.fixture
-def own_signal_handlers():
-    """Give SIGINT/SIGTERM back as they were: a run that ends in an error
-    never reaches InterruptHook's after_run."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for signum, handler in saved.items():
-        signal.signal(signum, handler)
 
 
 def hook_types(runner) -> list:

@@ -53,7 +53,7 @@ def test_train_terminal_is_a_short_header_then_progress(trained):
     assert first < 40, '\n'.join(lines[:first])
     head = '\n'.join(lines[:first])
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    for row in ('config    ' + CONFIG, 'model     EncoderDecoder: ResNet',
+    for row in ('config    ' + CONFIG, 'model     VotingEncoderDecoder: ResNet',
                 'ResNetUNetHead', f'device    {device}', 'precision fp32',
                 'weights   none (from scratch)', f'work dir  {work}',
                 'full log  ' + str(work)):

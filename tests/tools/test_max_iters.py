@@ -12,7 +12,7 @@ from custom_modules import plugins  # noqa: F401  (registries)
 from custom_modules.tools.train import build_config
 from helpers import SHIPPED_CONFIGS  # noqa: E402
 
-CPU = 'configs/pets/cpu_pretrained.py'     # OneCycleLR, 1400 iterations
+CPU = 'configs/pets/cpu_pretrained.py'     # OneCycleLR, 1439 iterations
 POLY = 'configs/pets/resnet18_unet.py'     # LinearLR + PolyLR, 4000
 SHIPPED = SHIPPED_CONFIGS
 
@@ -67,8 +67,8 @@ def test_max_iters_rescales_one_cycle_val_and_checkpoint(tmp_path, capsys):
     (one,) = cfg.param_scheduler
     assert (one.total_steps, one.begin, one.end) == (30, 0, 30)
     assert one.pct_start == 0.1 and one.eta_max == 5e-4
-    assert cfg.train_cfg.val_interval == 6             # 280 of 1400
-    assert cfg.default_hooks.checkpoint.interval == 15  # 700 of 1400
+    assert cfg.train_cfg.val_interval == 6             # 288 of 1439
+    assert cfg.default_hooks.checkpoint.interval == 15  # 720 of 1439
     assert warnings_of(capsys) == []
 
 
@@ -129,7 +129,7 @@ def test_a_one_iteration_one_cycle_warmup_does_not_divide_by_zero(tmp_path,
     lr = lrs(cfg, 10)
     assert lr[0] == max(lr) == pytest.approx(5e-4, rel=0.02)
     assert lr[-1] == pytest.approx(5e-4 / 25 / 1e4)
-    assert any('OneCycleLR total_steps/end 1400->10 pct_start 0.1->0.05'
+    assert any('OneCycleLR total_steps/end 1439->10 pct_start 0.1->0.05'
                in line for line in logged)
 
 
@@ -147,10 +147,10 @@ def test_a_warmup_too_short_to_ramp_is_turned_off(tmp_path, logged):
 
 def test_bare_max_iters_warns_once_and_max_iters_does_not(tmp_path, capsys):
     cfg = build(CPU, tmp_path, cfg_options=['train_cfg.max_iters=30'])
-    assert cfg.param_scheduler[0].total_steps == 1400  # not rescaled
+    assert cfg.param_scheduler[0].total_steps == 1439  # not rescaled
     assert warnings_of(capsys) == [
         'warning: train_cfg.max_iters=30 but param_scheduler.0 (OneCycleLR) '
-        'runs to 1400 iterations: the lr schedule will not finish; use '
+        'runs to 1439 iterations: the lr schedule will not finish; use '
         '--max-iters 30 to rescale the whole schedule']
     build(POLY, tmp_path, cfg_options=['train_cfg.max_iters=100'])
     (line,) = warnings_of(capsys)
@@ -199,8 +199,8 @@ def test_the_rescale_is_logged_in_one_line(tmp_path, logged):
     build(CPU, tmp_path, max_iters=30)
     build(POLY, tmp_path, max_iters=30)
     assert [line for line in logged if '--max-iters' in line] == [
-        '--max-iters 30: schedule rescaled from 1400 to 30 iterations '
-        '(OneCycleLR total_steps/end 1400->30, val every 6, checkpoint '
+        '--max-iters 30: schedule rescaled from 1439 to 30 iterations '
+        '(OneCycleLR total_steps/end 1439->30, val every 6, checkpoint '
         'every 15)',
         '--max-iters 30: schedule rescaled from 4000 to 30 iterations '
         '(LinearLR end 200->2, PolyLR begin 200->2 end 4000->30, val every '

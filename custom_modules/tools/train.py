@@ -301,4 +301,3 @@ def report_overfit(runner) -> Optional[dict]:
 if __name__ == '__main__':  # python -m custom_modules.tools.train (k-fold)
     from ..common.errors import run_cli
     run_cli(main)
-

@@ -4,7 +4,8 @@
 # it on a 2-core Intel Xeon with AMX-BF16, seeds 42 and 1, then tested
 # plain, with flip TTA, multi-scale TTA and without the image vote.
 #   bash benchmarks/cpu_recipe_sweep.sh DATA_ROOT [JOBS] [extra recipe_sweep.py args]
-# On a GPU machine run many jobs side by side (--jobs 10 --threads 1).
+# On a GPU machine run many jobs side by side (--jobs 10 --threads 1); add
+# "--seeds 1 --only NAME ..." to add a seed to some candidates.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:?data root, e.g. ../shared/data/pets}; JOBS=${2:-1}; shift $(( $# < 2 ? $# : 2 ))

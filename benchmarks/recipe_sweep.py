@@ -17,6 +17,9 @@ on the val split with ``tools/test.py`` for each ``--tests`` entry:
 ``plain``, ``flip`` (``--tta``), ``ms`` (``--tta ms``) and ``novote``
 (``--cfg-options model.fg_vote=None``: each pixel's own class).
 
+``--only NAME ...`` runs some of the variants (a later ``--seeds`` wins,
+so a script's list can be reused to add a seed to a few candidates).
+
 Writes ``<work-dir>/<variant>_s<seed>/`` (the runs) and
 ``<work-dir>/sweep.json``, refreshed after every run; prints that table.
 """
@@ -51,6 +54,19 @@ def parse_variant(words):
         else:
             options.append(word)
     return name, iters, options
+
+
+def select(variants, only):
+    """The variants named in ``only`` (all when it is empty), in their order;
+    an unknown name is a ``SystemExit`` naming the known ones."""
+    if not only:
+        return variants
+    known = [name for name, _, _ in variants]
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        raise SystemExit(f'recipe_sweep.py: --only {" ".join(unknown)}: no '
+                         f'such --variant (known: {", ".join(known)})')
+    return [v for v in variants if v[0] in only]
 
 
 def scores(results: dict) -> dict:
@@ -162,6 +178,8 @@ def main(argv) -> int:
     p.add_argument('--variant', nargs='+', action='append', required=True,
                    metavar='NAME [iters=N] KEY=VALUE',
                    help='one recipe (repeat the flag for more)')
+    p.add_argument('--only', nargs='+', default=[], metavar='NAME',
+                   help='run only these variants (e.g. to add a seed to some)')
     p.add_argument('--seeds', nargs='+', type=int, default=[42, 1])
     p.add_argument('--tests', nargs='+', default=['plain', 'flip', 'ms'],
                    choices=sorted(TESTS))
@@ -171,7 +189,8 @@ def main(argv) -> int:
                    help='torch threads per run (default: cores / jobs)')
     p.add_argument('--work-dir', default=osp.join('work_dirs', 'sweep'))
     args = p.parse_args(argv)
-    variants = [parse_variant(words) for words in args.variant]
+    variants = select([parse_variant(words) for words in args.variant],
+                      args.only)
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                PYTHONUNBUFFERED='1')

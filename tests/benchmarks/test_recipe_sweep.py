@@ -13,6 +13,15 @@ def test_variant_words_give_name_iterations_and_options():
     assert sweep.parse_variant(['base']) == ('base', None, [])
 
 
+def test_only_keeps_the_named_variants_and_refuses_unknown_names():
+    variants = [('a', 10, []), ('b', 20, ['x=1']), ('c', None, [])]
+    assert sweep.select(variants, []) == variants
+    assert sweep.select(variants, ['c', 'a']) == [variants[0], variants[2]]
+    with pytest.raises(SystemExit, match=r'--only d: no such --variant '
+                                         r'\(known: a, b, c\)'):
+        sweep.select(variants, ['a', 'd'])
+
+
 def test_scores_pick_mdice_mjaccard_and_class_dice_at_any_depth():
     results = {'metrics': {'mDice': 84.123, 'mJaccard': 74.0, 'aAcc': 97.0,
                            'Dice.dog': 70.55, 'Jaccard.dog': 55.0},

@@ -88,11 +88,27 @@ def test_test_split_only_folder_with_the_shipped_configs(config, tmp_path,
 # --- 2. the NaN guard ---------------------------------------------------------
 
 
+def _count_non_finite(node) -> int:
+    """Floating-point tensors holding a NaN or an infinity, anywhere in a
+    loaded checkpoint (weights, buffers, optimizer state)."""
+    if torch.is_tensor(node):
+        return int(node.is_floating_point() and
+                   not bool(torch.isfinite(node).all()))
+    if isinstance(node, dict):
+        return sum(_count_non_finite(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return sum(_count_non_finite(v) for v in node)
+    return 0
+
+
 def test_nan_guard_names_a_finite_checkpoint_and_a_working_lr_key(
         tiny_pets, tmp_path, capsys):
-    """A peak lr of 1e6 and a checkpoint every iteration: the loss is
-    2e19 at iteration 4 (finite) and NaN at 5, and iter_4.pth already holds
-    inf BN statistics. The guard names iter_3.pth, says why not iter_4.pth,
+    """A peak lr of 1e6 and a checkpoint every iteration: the loss grows
+    huge but finite for a few iterations, then turns NaN, and the last
+    checkpoints before that already hold inf BN statistics (how many
+    tensors, and at which iteration, depends on the CPU's arithmetic). The
+    guard saves nothing of the NaN iteration, names the newest checkpoint
+    that holds only finite tensors, says why each newer one is passed over,
     and suggests the OneCycleLR peak (optimizer.lr would be overridden)."""
     work = tmp_path / 'nan'
     code, errors, _ = cli(train.main, fast_train_args(
@@ -102,9 +118,21 @@ def test_nan_guard_names_a_finite_checkpoint_and_a_working_lr_key(
             'default_hooks.checkpoint.max_keep_ckpts=20']), capsys)
     assert code == 2 and len(errors) == 1, errors
     line = errors[0]
-    assert line.startswith('error: loss is not finite at iteration 5')
-    assert f'last good checkpoint: {work}/iter_3.pth ({work}/iter_4.pth ' \
-        'holds 19 non-finite tensors (backbone.' in line
+    stop = int(re.match(r'error: loss is not finite at iteration (\d+) ',
+                        line).group(1))
+    assert 'nothing was saved for this iteration' in line
+    assert not (work / f'iter_{stop}.pth').exists()
+    # read every checkpoint back: the newest clean one is the good one
+    counts = {i: _count_non_finite(torch.load(
+        work / f'iter_{i}.pth', map_location='cpu', weights_only=False))
+        for i in range(1, stop)}
+    good = max(i for i, n in counts.items() if n == 0)
+    passed = [i for i in range(good + 1, stop)]
+    assert passed, f'no checkpoint held inf before the NaN: {counts}'
+    assert f'last good checkpoint: {work}/iter_{good}.pth (' in line
+    for i in passed:
+        assert f'{work}/iter_{i}.pth holds {counts[i]} non-finite tensors ' \
+            '(backbone.' in line
     assert 'optim_wrapper.optimizer.lr' not in line
     option = re.search(r'--cfg-options (param_scheduler\.0\.eta_max=\S+),',
                        line).group(1)

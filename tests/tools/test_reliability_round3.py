@@ -126,8 +126,10 @@ def test_nan_guard_names_a_finite_checkpoint_and_a_working_lr_key(
     counts = {i: _count_non_finite(torch.load(
         work / f'iter_{i}.pth', map_location='cpu', weights_only=False))
         for i in range(1, stop)}
-    good = max(i for i, n in counts.items() if n == 0)
-    passed = [i for i in range(good + 1, stop)]
+    clean = [i for i, n in counts.items() if n == 0]
+    assert clean, f'no clean checkpoint before the NaN: {counts}'
+    good = max(clean)
+    passed = list(range(good + 1, stop))
     assert passed, f'no checkpoint held inf before the NaN: {counts}'
     assert f'last good checkpoint: {work}/iter_{good}.pth (' in line
     for i in passed:

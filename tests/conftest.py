@@ -14,6 +14,14 @@ import signal
 import sys
 from pathlib import Path
 
+# pytest-xdist workers share the cores: each worker's torch, and each tool
+# it starts, gets its share of threads instead of every core (read when
+# torch is imported, below). A thread count set by the caller stays.
+_WORKERS = int(os.environ.get('PYTEST_XDIST_WORKER_COUNT', '1'))
+if _WORKERS > 1:
+    os.environ.setdefault('OMP_NUM_THREADS', str(max(
+        1, len(os.sched_getaffinity(0)) // _WORKERS)))
+
 import cv2
 import numpy as np
 import pytest

@@ -1,5 +1,8 @@
 """The k-fold summary task: offline without credentials, never fatal."""
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -7,18 +10,27 @@ import pytest
 from custom_modules.tools.clearml_record import record_task
 
 
-def test_offline_task_holds_table_values_and_files(tmp_path, monkeypatch,
-                                                   capsys):
-    monkeypatch.setenv('CLEARML_OFFLINE_MODE', '1')
+def test_offline_task_holds_table_values_and_files(tmp_path):
+    """In a process of its own, as ``tools/kfold.py`` records its summary
+    (a test worker's earlier in-process ClearML tasks are not part of it)."""
     report = tmp_path / 'kfold_results.md'
     report.write_text('# results\n')
-    path = record_task('pets-test', 'x-kfold', tags=['kfold-x'],
-                       tables={'k-fold results': [['model', 'mJaccard'],
-                                                  ['ensemble', '80.00']]},
-                       files={'kfold_results.md': str(report)},
-                       single_values={'ensemble mJaccard': 80.0})
+    code = (
+        'from custom_modules.tools.clearml_record import record_task\n'
+        "path = record_task('pets-test', 'x-kfold', tags=['kfold-x'],\n"
+        "    tables={'k-fold results': [['model', 'mJaccard'],\n"
+        "                               ['ensemble', '80.00']]},\n"
+        f"    files={{'kfold_results.md': {str(report)!r}}},\n"
+        "    single_values={'ensemble mJaccard': 80.0})\n"
+        "print('RETURNED', path)\n")
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                          text=True, timeout=300,
+                          env={**os.environ, 'CLEARML_OFFLINE_MODE': '1',
+                               'OMP_NUM_THREADS': '1'})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'ClearML offline session' in proc.stdout
+    path = proc.stdout.split('RETURNED ', 1)[1].split()[0]
     assert path and path.endswith('.zip')
-    assert 'ClearML offline session' in capsys.readouterr().out
     with zipfile.ZipFile(path) as z:
         names = z.namelist()
         events = [e for row in z.read('metrics.jsonl').decode().splitlines()

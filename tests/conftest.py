@@ -38,6 +38,21 @@ sys.path.insert(0, str(REPO / 'tests'))  # `import helpers` (tool runs)
 import custom_modules.plugins  # noqa: E402,F401
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the marks
+def pytest_collection_modifyitems(config, items):
+    """How ``--dist loadgroup`` (pytest.ini) shares the tests out: each test
+    goes to whichever worker is free, except the tests of a module that
+    share a module-scoped fixture, which stay together on one worker so the
+    fixture is built once."""
+    for item in items:
+        fixtures = getattr(item, '_fixtureinfo', None)
+        if fixtures is None or item.get_closest_marker('xdist_group'):
+            continue
+        if any(defs and defs[-1].scope == 'module'
+               for defs in fixtures.name2fixturedefs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split('::')[0]))
+
+
 @pytest.fixture(scope='session')
 def repo_root() -> Path:
     return REPO

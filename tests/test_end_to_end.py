@@ -96,13 +96,14 @@ def test_train_and_test_on_synthetic_data_with_clearml_down(tiny_pets,
 def test_each_config_trains_and_tests_on_real_images(name, real_pets_root,
                                                      tmp_path):
     work = tmp_path / name
-    few_images = [f'{split}_dataloader.dataset.indices=4'
+    # one batch of two photos (the configs' BatchNorm needs two per batch)
+    few_images = [f'{split}_dataloader.dataset.indices=2'
                   for split in ('train', 'val', 'test')]
     output, results = train_and_test(f'configs/pets/{name}.py',
-                                      real_pets_root, work, iters=2,
+                                      real_pets_root, work, iters=1,
                                       cfg=few_images)
     scalars = offline_scalars(output)
     assert ('loss', 'train') in scalars and ('mJaccard', 'val') in scalars
     for result in results.values():
         assert 0 <= result['metrics']['mJaccard'] <= 100
-    assert (work / 'per_image.csv').read_text().count('\n') == 5  # 4 + header
+    assert (work / 'per_image.csv').read_text().count('\n') == 3  # 2 + header

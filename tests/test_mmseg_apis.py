@@ -41,6 +41,8 @@ def test_init_model_inference_model_and_inferencer_match_test_py(
     expected = [cv2.imread(str(out / f'{p.stem}.png'), cv2.IMREAD_UNCHANGED)
                 for p in photos]
     assert all(e is not None and e.shape == (64, 64) for e in expected)
+    # the API on a cat photo and a dog photo (the first two)
+    photos, expected = photos[:2], expected[:2]
 
     from mmseg.apis import MMSegInferencer, inference_model, init_model
     model = init_model(str(config), checkpoint, device='cpu')

@@ -166,10 +166,14 @@ def test_every_shipped_dataloader_names_the_registered_worker_init_fn():
                 type=robustness.WORKER_INIT_FN), (config, split)
 
 
-def test_the_runners_dataloader_workers_ignore_ctrl_c_and_are_seeded():
+def test_the_runners_dataloader_workers_ignore_ctrl_c_and_are_seeded(
+        own_signal_handlers):
     """Built by ``Runner.build_dataloader`` from the shipped config: the
     worker runs the registered function (SIGINT ignored, unlike the main
     process) and the same seed gives the same draws."""
+    # Ctrl-C handled in the main process, as in a terminal, whatever pytest
+    # inherited (a script's background job starts with SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from mmengine.runner import runner as mmengine_runner
     from mmengine.dataset import worker_init_fn as mmengine_worker_init_fn
     # mmengine's default is untouched: the config key does it

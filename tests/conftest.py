@@ -50,7 +50,8 @@ def pytest_collection_modifyitems(config, items):
             continue
         if any(defs and defs[-1].scope == 'module'
                for defs in fixtures.name2fixturedefs.values()):
-            item.add_marker(pytest.mark.xdist_group(item.nodeid.split('::')[0]))
+            module = item.nodeid.split('::')[0]
+            item.add_marker(pytest.mark.xdist_group(module))
 
 
 @pytest.fixture(scope='session')
